@@ -1,0 +1,40 @@
+import { defineConfig } from "vitest/config";
+
+// One runner for the whole repo. Three projects: widget unit tests in jsdom, server/integration
+// tests in Node, and browser end-to-end tests (real Chromium) that run one file at a time.
+export default defineConfig({
+    test: {
+        reporters: process.env.CI ? ["default"] : ["default"],
+        projects: [
+            {
+                test: {
+                    name: "widget",
+                    environment: "jsdom",
+                    include: ["src/**/__tests__/**/*.test.{ts,tsx}"],
+                    setupFiles: ["test/setup/widget.ts"]
+                }
+            },
+            {
+                test: {
+                    name: "server",
+                    environment: "node",
+                    include: ["server/**/__tests__/**/*.test.ts", "test/**/*.test.ts"],
+                    exclude: ["test/e2e/**", "node_modules/**"],
+                    testTimeout: 20_000,
+                    hookTimeout: 30_000
+                }
+            },
+            {
+                test: {
+                    name: "e2e",
+                    environment: "node",
+                    include: ["test/e2e/**/*.test.ts"],
+                    pool: "forks",
+                    poolOptions: { forks: { singleFork: true } },
+                    testTimeout: 60_000,
+                    hookTimeout: 120_000
+                }
+            }
+        ]
+    }
+});
