@@ -1,0 +1,280 @@
+/**
+ * The Pusher HTTP API of the embedded broker, enough for the unmodified `pusher` SDK:
+ *   POST /apps/:appId/events         trigger(channels, event, data, { socket_id, info })
+ *   POST /apps/:appId/batch_events   triggerBatch([...up to 10])
+ *   GET  /apps/:appId/channels[/:name[/users]]   get({ path: "/channels..." })
+ * Every request is signed (see signature.ts). The router reads its own raw body because `body_md5` is the md5
+ * of the exact bytes: mount it before any global body parser. Errors answer `text/plain` like Pusher does.
+ */
+import express, { type Request, type RequestHandler, type Response, Router } from "express";
+import { MAX_ACTION_LENGTH, validateChannel } from "../../src/utils/protocol";
+import type { Hub } from "./hub";
+import { verifyApiRequest } from "./signature";
+
+/** Pusher's limits. */
+export const MAX_CHANNELS_PER_EVENT = 100;
+export const MAX_BATCH_EVENTS = 10;
+
+const SOCKET_ID_PATTERN = /^\d+\.\d+$/;
+
+class ApiError extends Error {
+    constructor(
+        readonly status: number,
+        message: string
+    ) {
+        super(message);
+    }
+}
+
+function sendText(res: Response, status: number, message: string): void {
+    res.status(status).type("text/plain").send(message);
+}
+
+/** Raw body bytes limit: 10 events of `maxMessageBytes` each, with room for JSON escaping. */
+export function apiBodyLimit(maxMessageBytes: number): number {
+    return Math.max(1024 * 1024, maxMessageBytes * MAX_BATCH_EVENTS * 8);
+}
+
+interface SignedRequest {
+    query: Record<string, string>;
+    body: unknown;
+}
+
+interface PublishItem {
+    channels: string[];
+    name: string;
+    data: string;
+    socketId?: string;
+    info?: string;
+}
+
+export function createHttpApi(hub: Hub): Router {
+    const router = Router();
+    const rawParser = express.raw({ type: () => true, limit: apiBodyLimit(hub.config.maxMessageBytes) });
+    const readRawBody: RequestHandler = (req, res, next) => {
+        rawParser(req, res, (error?: unknown) => {
+            if (error !== undefined && error !== null) {
+                const status = (error as { status?: number }).status ?? 400;
+                sendText(res, status, status === 413 ? "Request body too large" : "Could not read the request body");
+                return;
+            }
+            next();
+        });
+    };
+
+    /** Checks app id and signature; returns the decoded query and the parsed JSON body (undefined for GET). */
+    const authenticate = (req: Request, method: "GET" | "POST"): SignedRequest => {
+        if (req.params.appId !== hub.config.appId) {
+            throw new ApiError(404, `Unknown app id ${String(req.params.appId).slice(0, 64)}`);
+        }
+        const url = req.originalUrl;
+        const queryStart = url.indexOf("?");
+        const path = queryStart < 0 ? url : url.slice(0, queryStart);
+        const query: Record<string, string> = {};
+        for (const [name, value] of new URLSearchParams(queryStart < 0 ? "" : url.slice(queryStart + 1))) {
+            if (Object.prototype.hasOwnProperty.call(query, name)) {
+                throw new ApiError(400, `Duplicate query parameter ${name}`);
+            }
+            query[name] = value;
+        }
+        let body: Buffer = Buffer.alloc(0);
+        // No body at all leaves req.body undefined; anything else that is not a Buffer was parsed by another parser.
+        if (method === "POST" && req.body !== undefined) {
+            if (!Buffer.isBuffer(req.body)) {
+                throw new ApiError(
+                    500,
+                    "The broker router must be mounted before any body parser (it needs the raw body for body_md5)"
+                );
+            }
+            body = req.body;
+        }
+        const verdict = verifyApiRequest({
+            key: hub.config.key,
+            secret: hub.config.secret,
+            method,
+            path,
+            query,
+            body
+        });
+        if (!verdict.ok) {
+            hub.logger.warn({ path, reason: verdict.message }, "broker API request refused");
+            throw new ApiError(verdict.status, verdict.message);
+        }
+        if (method === "GET") {
+            return { query, body: undefined };
+        }
+        try {
+            return { query, body: JSON.parse(body.toString("utf8")) };
+        } catch {
+            throw new ApiError(400, "Invalid JSON body");
+        }
+    };
+
+    const handle =
+        (method: "GET" | "POST", run: (request: SignedRequest, req: Request) => unknown): RequestHandler =>
+        (req, res) => {
+            try {
+                res.status(200).json(run(authenticate(req, method), req));
+            } catch (error) {
+                if (error instanceof ApiError) {
+                    sendText(res, error.status, error.message);
+                    return;
+                }
+                hub.logger.error({ err: error }, "broker API request failed");
+                sendText(res, 500, "Internal error");
+            }
+        };
+
+    const channelInfo = (channel: string, info: string | undefined): Record<string, number> => {
+        const result: Record<string, number> = {};
+        const fields = info === undefined ? [] : info.split(",");
+        if (fields.includes("subscription_count")) {
+            result.subscription_count = hub.channels.subscriberCount(channel);
+        }
+        if (fields.includes("user_count") && channel.startsWith("presence-")) {
+            result.user_count = hub.presence.userCount(channel);
+        }
+        return result;
+    };
+
+    router.post(
+        "/apps/:appId/events",
+        readRawBody,
+        handle("POST", ({ body }) => {
+            const item = readEvent(body, hub.config.maxMessageBytes, "events");
+            hub.publish(item.channels, item.name, item.data, item.socketId);
+            if (item.info === undefined) {
+                return {};
+            }
+            const channels: Record<string, Record<string, number>> = {};
+            for (const channel of item.channels) {
+                channels[channel] = channelInfo(channel, item.info);
+            }
+            return { channels };
+        })
+    );
+
+    router.post(
+        "/apps/:appId/batch_events",
+        readRawBody,
+        handle("POST", ({ body }) => {
+            const record = asRecord(body, "The body");
+            const batch = record.batch;
+            if (!Array.isArray(batch) || batch.length === 0) {
+                throw new ApiError(400, "batch must be a non-empty array of events");
+            }
+            if (batch.length > MAX_BATCH_EVENTS) {
+                throw new ApiError(400, `batch has ${batch.length} events; at most ${MAX_BATCH_EVENTS} are allowed`);
+            }
+            // Validate every event before delivering any, so a refused batch delivers nothing.
+            const items = batch.map((entry, index) => readEvent(entry, hub.config.maxMessageBytes, `batch[${index}]`));
+            return {
+                batch: items.map(item => {
+                    hub.publish(item.channels, item.name, item.data, item.socketId);
+                    return item.info === undefined ? {} : channelInfo(item.channels[0], item.info);
+                })
+            };
+        })
+    );
+
+    router.get(
+        "/apps/:appId/channels",
+        handle("GET", ({ query }) => {
+            const prefix = query.filter_by_prefix ?? "";
+            const info = query.info;
+            const channels: Record<string, Record<string, number>> = {};
+            for (const channel of hub.channels.channelNames()) {
+                if (channel.startsWith(prefix)) {
+                    channels[channel] = channelInfo(channel, info);
+                }
+            }
+            return { channels };
+        })
+    );
+
+    router.get(
+        "/apps/:appId/channels/:channelName",
+        handle("GET", ({ query }, req) => {
+            const channel = String(req.params.channelName);
+            return { occupied: hub.channels.subscriberCount(channel) > 0, ...channelInfo(channel, query.info) };
+        })
+    );
+
+    router.get(
+        "/apps/:appId/channels/:channelName/users",
+        handle("GET", (_request, req) => {
+            const channel = String(req.params.channelName);
+            if (!channel.startsWith("presence-")) {
+                throw new ApiError(400, "Users can only be listed for presence channels");
+            }
+            return { users: hub.presence.userIds(channel).map(id => ({ id })) };
+        })
+    );
+
+    return router;
+}
+
+function asRecord(value: unknown, what: string): Record<string, unknown> {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+        throw new ApiError(400, `${what} must be a JSON object`);
+    }
+    return value as Record<string, unknown>;
+}
+
+/** Validates one event of `/events` (channels[] or channel) or one entry of `/batch_events` (channel). */
+function readEvent(value: unknown, maxMessageBytes: number, where: string): PublishItem {
+    const record = asRecord(value, where);
+    const { name, data, socket_id: socketId, info } = record;
+    if (typeof name !== "string" || name.length === 0) {
+        throw new ApiError(400, `${where}: name must be a non-empty string`);
+    }
+    if (name.length > MAX_ACTION_LENGTH) {
+        throw new ApiError(
+            400,
+            `${where}: the event name is ${name.length} characters long; at most ${MAX_ACTION_LENGTH} are allowed`
+        );
+    }
+    if (name.startsWith("pusher:") || name.startsWith("pusher_internal:")) {
+        throw new ApiError(400, `${where}: event names starting with "pusher:" are reserved`);
+    }
+    if (typeof data !== "string") {
+        throw new ApiError(400, `${where}: data must be a string (JSON-encode objects)`);
+    }
+    const bytes = Buffer.byteLength(data, "utf8");
+    if (bytes > maxMessageBytes) {
+        throw new ApiError(413, `${where}: data is ${bytes} bytes; at most ${maxMessageBytes} bytes are allowed`);
+    }
+    let channels: string[];
+    if (record.channels !== undefined) {
+        if (!Array.isArray(record.channels) || !record.channels.every(channel => typeof channel === "string")) {
+            throw new ApiError(400, `${where}: channels must be an array of strings`);
+        }
+        channels = record.channels as string[];
+    } else if (typeof record.channel === "string") {
+        channels = [record.channel];
+    } else {
+        throw new ApiError(400, `${where}: channels (array) or channel (string) is required`);
+    }
+    if (channels.length === 0) {
+        throw new ApiError(400, `${where}: channels is empty`);
+    }
+    if (channels.length > MAX_CHANNELS_PER_EVENT) {
+        throw new ApiError(
+            400,
+            `${where}: ${channels.length} channels; at most ${MAX_CHANNELS_PER_EVENT} are allowed per event`
+        );
+    }
+    for (const channel of channels) {
+        const error = validateChannel(channel);
+        if (error !== null) {
+            throw new ApiError(400, `${where}: ${error}`);
+        }
+    }
+    if (socketId !== undefined && (typeof socketId !== "string" || !SOCKET_ID_PATTERN.test(socketId))) {
+        throw new ApiError(400, `${where}: socket_id must look like "123.456"`);
+    }
+    if (info !== undefined && typeof info !== "string") {
+        throw new ApiError(400, `${where}: info must be a comma-separated string`);
+    }
+    return { channels: [...new Set(channels)], name, data, socketId, info };
+}

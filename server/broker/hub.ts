@@ -1,0 +1,140 @@
+/**
+ * The broker's state and its single delivery path: connections by socket id, the channel registry, presence
+ * members and counters. Both the HTTP events API and `Broker.publish` deliver through `publish()`; client
+ * events go through `broadcast()`.
+ */
+import { randomInt } from "crypto";
+import type { Logger } from "pino";
+import { ChannelRegistry } from "./channels";
+import type { Connection } from "./connection";
+import { encodeFrame, encodeJsonFrame } from "./frames";
+import { PresenceRegistry } from "./presence";
+
+export interface HubConfig {
+    appId: string;
+    key: string;
+    secret: string;
+    maxMessageBytes: number;
+}
+
+export interface HubStats {
+    connections: number;
+    channels: number;
+    subscriptions: number;
+    eventsIn: number;
+    messagesOut: number;
+}
+
+export class Hub {
+    readonly connections = new Map<string, Connection>();
+    readonly channels = new ChannelRegistry<Connection>();
+    readonly presence = new PresenceRegistry();
+    private eventsIn = 0;
+    private messagesOut = 0;
+
+    constructor(
+        readonly config: HubConfig,
+        readonly logger: Logger
+    ) {}
+
+    /** A random, unused socket id of the form `<int>.<int>`. */
+    newSocketId(): string {
+        for (;;) {
+            const id = `${randomInt(1, 2 ** 31)}.${randomInt(1, 2 ** 31)}`;
+            if (!this.connections.has(id)) {
+                return id;
+            }
+        }
+    }
+
+    add(connection: Connection): void {
+        this.connections.set(connection.socketId, connection);
+    }
+
+    /** Forgets a closed connection: leaves every channel (presence members included). */
+    remove(connection: Connection): void {
+        if (this.connections.get(connection.socketId) !== connection) {
+            return;
+        }
+        this.connections.delete(connection.socketId);
+        for (const channel of [...this.channels.channelsOf(connection)]) {
+            this.leave(connection, channel);
+        }
+    }
+
+    /** Unsubscribes one connection from one channel; announces `member_removed` when a presence user left. */
+    leave(connection: Connection, channel: string): boolean {
+        if (!this.channels.unsubscribe(channel, connection)) {
+            return false;
+        }
+        const member = connection.presence.get(channel);
+        if (member !== undefined) {
+            connection.presence.delete(channel);
+            if (this.presence.leave(channel, member.userId)) {
+                this.broadcast(
+                    channel,
+                    encodeJsonFrame("pusher_internal:member_removed", { user_id: member.userId }, channel)
+                );
+            }
+        }
+        return true;
+    }
+
+    /** Sends one frame to one connection, counted in `messagesOut`. */
+    send(connection: Connection, frame: string | Buffer): boolean {
+        if (connection.send(frame)) {
+            this.messagesOut++;
+            return true;
+        }
+        return false;
+    }
+
+    /** Sends one already-encoded frame to every subscriber of `channel` except `except`; returns the count. */
+    broadcast(channel: string, frame: string | Buffer, except?: Connection): number {
+        const subscribers = this.channels.subscribers(channel);
+        if (subscribers === undefined) {
+            return 0;
+        }
+        const bytes = typeof frame === "string" ? Buffer.from(frame, "utf8") : frame;
+        let sent = 0;
+        for (const connection of subscribers) {
+            if (connection !== except && connection.send(bytes)) {
+                sent++;
+            }
+        }
+        this.messagesOut += sent;
+        return sent;
+    }
+
+    /**
+     * Delivers an event to the subscribers of each channel (the frame is serialized once per channel and the
+     * same bytes go to every socket). Returns the number of frames sent: a socket subscribed to two of the
+     * channels receives the event twice, once per channel, like Pusher does.
+     */
+    publish(channels: readonly string[], event: string, data: string, excludeSocketId?: string): number {
+        this.eventsIn++;
+        const except = excludeSocketId === undefined ? undefined : this.connections.get(excludeSocketId);
+        let sent = 0;
+        for (const channel of channels) {
+            if (this.channels.subscriberCount(channel) > 0) {
+                sent += this.broadcast(channel, encodeFrame(event, data, channel), except);
+            }
+        }
+        return sent;
+    }
+
+    /** Counts a client event received from a socket (delivered through `broadcast`). */
+    countEventIn(): void {
+        this.eventsIn++;
+    }
+
+    stats(): HubStats {
+        return {
+            connections: this.connections.size,
+            channels: this.channels.channelCount,
+            subscriptions: this.channels.subscriptions,
+            eventsIn: this.eventsIn,
+            messagesOut: this.messagesOut
+        };
+    }
+}

@@ -1,0 +1,137 @@
+/**
+ * Embedded Pusher protocol 7 broker: a WebSocket server for pusher-js and the signed Pusher HTTP events API for
+ * the `pusher` SDK, on the companion server's own http server and express app. Single node, in memory.
+ *
+ *   const broker = createBroker({ ...randomCredentials(), logger });
+ *   app.use(broker.router);      // before any global body parser
+ *   broker.attach(httpServer);   // WebSocket upgrades on /app/<key>
+ */
+import { randomBytes, randomInt } from "crypto";
+import type { Router } from "express";
+import type { Server } from "http";
+import type { Logger } from "pino";
+import { MAX_PAYLOAD_BYTES } from "../../src/utils/protocol";
+import { CloseReason, ErrorCode } from "./codes";
+import { createHttpApi } from "./http-api";
+import { Hub } from "./hub";
+import { WsServer } from "./ws-server";
+
+export { ErrorCode } from "./codes";
+export { channelAuthToken, signApiRequest, signChannelAuth, verifyApiRequest, verifyChannelAuth } from "./signature";
+
+export interface BrokerOptions {
+    appId: string;
+    key: string;
+    secret: string;
+    logger: Logger;
+    /** Sent in connection_established; default 120. */
+    activityTimeoutSec?: number;
+    /** Close a socket that does not answer our ping; default 30_000. */
+    pongTimeoutMs?: number;
+    /** WebSocket frame limit and event data limit; default 10_240. */
+    maxMessageBytes?: number;
+    /** Default 20_000. */
+    maxConnections?: number;
+}
+
+export interface BrokerStats {
+    connections: number;
+    channels: number;
+    subscriptions: number;
+    eventsIn: number;
+    messagesOut: number;
+}
+
+export interface Broker {
+    readonly appId: string;
+    readonly key: string;
+    readonly secret: string;
+    /**
+     * Express router with POST /apps/:appId/events, POST /apps/:appId/batch_events, GET /apps/:appId/channels,
+     * GET /apps/:appId/channels/:name (and /users). Parses its OWN raw body (needed for body_md5): mount with
+     * app.use(broker.router) BEFORE any global body parser.
+     */
+    readonly router: Router;
+    /** Handle WebSocket upgrades for paths /app/<key> on this http server (other upgrade paths: HTTP 400). */
+    attach(server: Server): void;
+    /** Deliver an event in-process (same code path as the HTTP API). Returns the number of frames sent. */
+    publish(channels: string[], event: string, data: string, excludeSocketId?: string): number;
+    stats(): BrokerStats;
+    /** Close every socket (default code 4200 "Server restarting", reconnect-friendly) and stop accepting upgrades. Idempotent. */
+    close(options?: { code?: number; reason?: string }): Promise<void>;
+}
+
+const DEFAULTS = {
+    activityTimeoutSec: 120,
+    pongTimeoutMs: 30_000,
+    maxMessageBytes: MAX_PAYLOAD_BYTES,
+    maxConnections: 20_000
+};
+
+function positive(name: string, value: number): number {
+    if (!Number.isFinite(value) || value <= 0) {
+        throw new Error(`Broker option ${name} must be a positive number, got ${value}`);
+    }
+    return value;
+}
+
+export function createBroker(options: BrokerOptions): Broker {
+    const { appId, key, secret } = options;
+    for (const [name, value] of Object.entries({ appId, key, secret })) {
+        if (typeof value !== "string" || value.length === 0) {
+            throw new Error(`Broker option ${name} must be a non-empty string`);
+        }
+    }
+    if (!/^[A-Za-z0-9_\-.]+$/.test(key)) {
+        throw new Error("Broker option key may contain only letters, digits and _ - .");
+    }
+    if (!/^[A-Za-z0-9_\-.]+$/.test(appId)) {
+        throw new Error("Broker option appId may contain only letters, digits and _ - .");
+    }
+    const activityTimeoutSec = positive(
+        "activityTimeoutSec",
+        options.activityTimeoutSec ?? DEFAULTS.activityTimeoutSec
+    );
+    const pongTimeoutMs = positive("pongTimeoutMs", options.pongTimeoutMs ?? DEFAULTS.pongTimeoutMs);
+    const maxMessageBytes = positive("maxMessageBytes", options.maxMessageBytes ?? DEFAULTS.maxMessageBytes);
+    const maxConnections = positive("maxConnections", options.maxConnections ?? DEFAULTS.maxConnections);
+
+    const logger = options.logger.child({ component: "broker" });
+    const hub = new Hub({ appId, key, secret, maxMessageBytes }, logger);
+    const ws = new WsServer(hub, {
+        activityTimeoutSec,
+        activityTimeoutMs: activityTimeoutSec * 1000,
+        pongTimeoutMs,
+        maxMessageBytes,
+        maxConnections
+    });
+    const router = createHttpApi(hub);
+
+    return {
+        appId,
+        key,
+        secret,
+        router,
+        attach: server => ws.attach(server),
+        publish: (channels, event, data, excludeSocketId) => hub.publish(channels, event, data, excludeSocketId),
+        stats: () => hub.stats(),
+        close: closeOptions => {
+            const code = closeOptions?.code ?? ErrorCode.RESTARTING;
+            if (!(code === 1000 || (code >= 3000 && code <= 4999))) {
+                return Promise.reject(new Error(`Close code ${code} is not allowed; use 1000 or 3000..4999`));
+            }
+            const reason =
+                closeOptions?.reason ?? (code === ErrorCode.RESTARTING ? CloseReason[ErrorCode.RESTARTING] : "");
+            return ws.close(code, reason);
+        }
+    };
+}
+
+/** Random app id, key and secret (a new set per start unless BROKER_APP_ID/KEY/SECRET fix them). */
+export function randomCredentials(): { appId: string; key: string; secret: string } {
+    return {
+        appId: String(randomInt(100_000, 10_000_000)),
+        key: randomBytes(10).toString("hex"),
+        secret: randomBytes(20).toString("hex")
+    };
+}
