@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // One runner for the whole repo. Three projects: widget unit tests in jsdom, server/integration
@@ -7,6 +8,14 @@ export default defineConfig({
         reporters: process.env.CI ? ["default"] : ["default"],
         projects: [
             {
+                resolve: {
+                    // `mendix/session` ships only typings; the Mendix client provides it at run time.
+                    alias: {
+                        "mendix/session": fileURLToPath(
+                            new URL("./src/__tests__/shims/mendixSession.ts", import.meta.url)
+                        )
+                    }
+                },
                 test: {
                     name: "widget",
                     environment: "jsdom",

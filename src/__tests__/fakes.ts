@@ -1,0 +1,272 @@
+/**
+ * A minimal, faithful stand-in for pusher-js behind the ConnectionManager's injection point, plus a fake `fetch`
+ * for the key and auth endpoints. The fake follows pusher-js 8: subscribe() on a connected client authorizes through
+ * `channelAuthorization.customHandler`, then emits `pusher:subscription_succeeded` or `pusher:subscription_error`
+ * on the channel; global handlers see every event; unsubscribe() of a pending channel only cancels it.
+ */
+import type { Options } from "pusher-js";
+import type { ChannelLike, PusherLike } from "../utils/connection";
+
+type Callback = (data: unknown) => void;
+type GlobalCallback = (event: string, data: unknown) => void;
+
+export class FakeChannel implements ChannelLike {
+    subscribed = false;
+    pending = false;
+    cancelled = false;
+    readonly named = new Map<string, Callback[]>();
+    readonly globals: GlobalCallback[] = [];
+
+    constructor(
+        readonly name: string,
+        private readonly client: FakePusher
+    ) {}
+
+    bind(event: string, callback: Callback): this {
+        this.named.set(event, [...(this.named.get(event) ?? []), callback]);
+        return this;
+    }
+
+    unbind(event: string, callback: Callback): this {
+        this.named.set(
+            event,
+            (this.named.get(event) ?? []).filter(existing => existing !== callback)
+        );
+        return this;
+    }
+
+    bind_global(callback: GlobalCallback): this {
+        this.globals.push(callback);
+        return this;
+    }
+
+    unbind_global(callback: GlobalCallback): this {
+        const index = this.globals.indexOf(callback);
+        if (index >= 0) {
+            this.globals.splice(index, 1);
+        }
+        return this;
+    }
+
+    /** Number of handlers bound (named + global), to check cleanup. */
+    get handlerCount(): number {
+        let count = this.globals.length;
+        for (const list of this.named.values()) {
+            count += list.length;
+        }
+        return count;
+    }
+
+    emit(event: string, data: unknown): void {
+        for (const callback of [...this.globals]) {
+            callback(event, data);
+        }
+        for (const callback of [...(this.named.get(event) ?? [])]) {
+            callback(data);
+        }
+    }
+
+    subscribe(): void {
+        if (this.subscribed) {
+            return;
+        }
+        this.pending = true;
+        this.cancelled = false;
+        this.client.authorizations.push(this.name);
+        const authorization = this.client.options.channelAuthorization as
+            | {
+                  customHandler?: (
+                      params: { socketId: string; channelName: string },
+                      callback: (error: Error | null, data: { auth: string } | null) => void
+                  ) => void;
+              }
+            | undefined;
+        const handler = authorization?.customHandler;
+        if (handler === undefined) {
+            throw new Error("FakePusher: the manager must authorize channels with a customHandler");
+        }
+        handler({ socketId: this.client.socketId, channelName: this.name }, (error, data) => {
+            if (error !== null || data === null) {
+                this.pending = false;
+                this.emit("pusher:subscription_error", { type: "AuthError", error: error?.message ?? "no auth" });
+                return;
+            }
+            this.client.sentAuth.set(this.name, data.auth);
+            this.pending = false;
+            this.subscribed = true;
+            if (this.cancelled) {
+                this.client.unsubscribe(this.name);
+            } else {
+                this.emit("pusher:subscription_succeeded", {});
+            }
+        });
+    }
+}
+
+export class FakePusher implements PusherLike {
+    readonly channels = new Map<string, FakeChannel>();
+    readonly connectionHandlers = new Map<string, Callback[]>();
+    /** Channel names authorized so far, in order (repeats = retries). */
+    readonly authorizations: string[] = [];
+    readonly sentAuth = new Map<string, string>();
+    readonly unsubscribed: string[] = [];
+    state: "connecting" | "connected" | "unavailable" | "disconnected" = "connecting";
+    disconnected = false;
+    readonly socketId = "123.456";
+
+    readonly connection = {
+        bind: (event: string, callback: Callback): void => {
+            this.connectionHandlers.set(event, [...(this.connectionHandlers.get(event) ?? []), callback]);
+        }
+    };
+
+    constructor(
+        readonly key: string,
+        readonly options: Options
+    ) {
+        // pusher-js connects asynchronously after construction.
+        queueMicrotask(() => this.setState("connected"));
+    }
+
+    setState(state: FakePusher["state"]): void {
+        if (this.disconnected && state !== "disconnected") {
+            return;
+        }
+        const previous = this.state;
+        this.state = state;
+        for (const callback of this.connectionHandlers.get("state_change") ?? []) {
+            callback({ previous, current: state });
+        }
+        if (state === "connected") {
+            for (const channel of this.channels.values()) {
+                if (!channel.pending) {
+                    channel.subscribe();
+                }
+            }
+        } else {
+            for (const channel of this.channels.values()) {
+                channel.subscribed = false;
+                channel.pending = false;
+            }
+        }
+    }
+
+    subscribe(name: string): FakeChannel {
+        let channel = this.channels.get(name);
+        if (channel === undefined) {
+            channel = new FakeChannel(name, this);
+            this.channels.set(name, channel);
+        }
+        if (channel.pending && channel.cancelled) {
+            channel.cancelled = false;
+        } else if (!channel.pending && this.state === "connected") {
+            channel.subscribe();
+        }
+        return channel;
+    }
+
+    unsubscribe(name: string): void {
+        const channel = this.channels.get(name);
+        if (channel?.pending) {
+            channel.cancelled = true;
+            return;
+        }
+        this.channels.delete(name);
+        if (channel?.subscribed) {
+            channel.subscribed = false;
+            this.unsubscribed.push(name);
+        }
+    }
+
+    disconnect(): void {
+        this.disconnected = true;
+        this.setState("disconnected");
+    }
+
+    /** A notification from the server: delivered like pusher-js delivers a channel event. */
+    trigger(channel: string, action: string, payload: unknown): void {
+        const target = this.channels.get(channel);
+        if (target === undefined || !target.subscribed) {
+            throw new Error(`FakePusher: not subscribed to ${channel}`);
+        }
+        target.emit(action, payload);
+    }
+}
+
+/** Collects every client the manager creates. */
+export function fakePusherFactory(): { clients: FakePusher[]; create: (key: string, options: Options) => FakePusher } {
+    const clients: FakePusher[] = [];
+    return {
+        clients,
+        create: (key, options) => {
+            const client = new FakePusher(key, options);
+            clients.push(client);
+            return client;
+        }
+    };
+}
+
+export interface RecordedRequest {
+    url: string;
+    method: string;
+    headers: Record<string, string>;
+    credentials?: RequestCredentials;
+    body?: string;
+}
+
+type Responder = (request: RecordedRequest) => Response | Promise<Response> | Error;
+
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+    return new Response(JSON.stringify(body), {
+        status,
+        headers: { "Content-Type": "application/json", ...headers }
+    });
+}
+
+/**
+ * A fetch for `<server>/rest/pusher/key` and `/rest/pusher/auth`: answers from `key` and `auth` responders (an
+ * Error return value = network failure) and records every request.
+ */
+export function fakeFetch(responders: { key?: Responder; auth?: Responder } = {}): {
+    fetch: (input: string, init?: RequestInit) => Promise<Response>;
+    requests: RecordedRequest[];
+    responders: { key: Responder; auth: Responder };
+} {
+    const requests: RecordedRequest[] = [];
+    const current = {
+        key:
+            responders.key ??
+            (() => json({ key: "app-key", cluster: "local", wsHost: "127.0.0.1", wsPort: 6001, forceTLS: false })),
+        auth:
+            responders.auth ??
+            ((request: RecordedRequest) => {
+                const channel = new URLSearchParams(request.body ?? "").get("channel_name");
+                return json({ auth: `app-key:signature-for-${channel}` });
+            })
+    };
+    const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
+        const headers: Record<string, string> = {};
+        new Headers(init.headers).forEach((value, key) => {
+            headers[key] = value;
+        });
+        const request: RecordedRequest = {
+            url: input,
+            method: init.method ?? "GET",
+            headers,
+            credentials: init.credentials,
+            body: typeof init.body === "string" ? init.body : undefined
+        };
+        requests.push(request);
+        const responder = input.endsWith("/rest/pusher/key")
+            ? current.key
+            : input.endsWith("/rest/pusher/auth")
+              ? current.auth
+              : () => json({ error: { code: "not_found", message: "Not found" } }, 404);
+        const answer = await responder(request);
+        if (answer instanceof Error) {
+            throw answer;
+        }
+        return answer;
+    };
+    return { fetch, requests, responders: current };
+}
