@@ -1,0 +1,238 @@
+/**
+ * The app factory: express app + http.Server + the broker (embedded, or Pusher through the SDK).
+ *
+ * Middleware order: request context (id, log, in-flight count) -> embedded broker's HTTP API (parses
+ * its own raw body, so no global body parser exists) -> CORS on /rest/pusher -> routes (each with its
+ * own body parser and limit) -> `extend` (the playground) -> 404 -> JSON error handler.
+ *
+ * Embedded mode: the pusher SDK triggers through the broker's real HTTP events API over loopback. It
+ * uses a private listener on 127.0.0.1 (ephemeral port) that serves only the broker's HTTP API, so
+ * notify works whatever HOST is and keeps working while the public server drains on shutdown.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import type { Logger } from "pino";
+import type Pusher from "pusher";
+import { createApiKeyChecker } from "./apikey";
+import { createBroker, randomCredentials, type Broker } from "./broker";
+import type { Config } from "./config";
+import type { ServerContext } from "./context";
+import { createErrorHandler, notFoundHandler } from "./errors";
+import { createLogger } from "./logger";
+import { cors, noStore } from "./middleware";
+import { createOpenApiDocument } from "./openapi";
+import { PROBE_TIMEOUT_MS, createBrokerProbe, createPusher, type ProbeResult } from "./pusher";
+import { createRequestContext } from "./request";
+import { createAuthRouter } from "./routes/auth";
+import { createHealthRouter } from "./routes/health";
+import { createKeyRouter } from "./routes/key";
+import { createNotifyRouter } from "./routes/notify";
+
+export interface ExtendContext {
+    config: Config;
+    /** The API key in force (NOTIFY_API_KEY or the generated one). */
+    notifyApiKey: string;
+    logger: Logger;
+}
+
+export interface AppOptions {
+    logger?: Logger;
+    /** Mounts extra routes (the playground) after the API routes and before the 404 handler. */
+    extend?: (app: express.Express, ctx: ExtendContext) => void | Promise<void>;
+    /**
+     * Base URL of the Mendix app for access checks; overrides MENDIX_APP_URL. A function is read at
+     * each check (handy when the URL is known only after `listen`). Without it and without
+     * MENDIX_APP_URL, the playground (when on) is asked in-process: the server's own base URL.
+     */
+    accessCheckUrl?: string | (() => string | undefined);
+}
+
+export interface RunningApp {
+    server: http.Server;
+    app: express.Express;
+    /** Base URL after `listen` (`http://127.0.0.1:<port>` for wildcard hosts), "" before. */
+    readonly url: string;
+    broker?: Broker;
+    readonly pusher: Pusher;
+    /** Listens (defaults: config.port, config.host) and resolves the base URL. */
+    listen(port?: number, host?: string): Promise<string>;
+    /**
+     * Graceful: stop accepting, finish in-flight requests (up to ~7 s), close WebSockets with 4200
+     * "server restarting" through broker.close(), then close the remaining connections. Idempotent.
+     */
+    close(): Promise<void>;
+}
+
+/** Longest wait for in-flight requests during close(). */
+const DRAIN_TIMEOUT_MS = 7_000;
+/** Longest wait for connections to end after the broker closed. */
+const FINAL_TIMEOUT_MS = 1_500;
+
+function baseUrl(host: string, port: number): string {
+    const shown = host === "" || host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+    return `http://${shown.includes(":") && !shown.startsWith("[") ? `[${shown}]` : shown}:${port}`;
+}
+
+function listenOn(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+        const onError = (error: Error): void => reject(error);
+        server.once("error", onError);
+        server.listen(port, host, () => {
+            server.off("error", onError);
+            resolve(server.address() as AddressInfo);
+        });
+    });
+}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">(resolve => {
+        timer = setTimeout(() => resolve("timeout"), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function closeServer(server: http.Server): Promise<void> {
+    return new Promise(resolve => {
+        if (!server.listening) {
+            resolve();
+            return;
+        }
+        server.close(() => resolve());
+    });
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<RunningApp> {
+    const logger = options.logger ?? createLogger(config.logLevel);
+    const app = express();
+    app.disable("x-powered-by");
+    app.set("trust proxy", config.trustProxy);
+    const server = http.createServer(app);
+    const requests = createRequestContext(logger);
+    app.use(requests.middleware);
+
+    let url = "";
+    let closing = false;
+    let closed: Promise<void> | undefined;
+    let broker: Broker | undefined;
+    let internal: http.Server | undefined;
+    let pusher: Pusher;
+    let brokerReady: () => Promise<ProbeResult>;
+
+    if (config.broker.mode === "embedded") {
+        const credentials = config.broker.credentials ?? randomCredentials();
+        const embedded = createBroker({ ...credentials, logger });
+        broker = embedded;
+        app.use(embedded.router);
+        embedded.attach(server);
+        const loopback = express();
+        loopback.disable("x-powered-by");
+        loopback.use(embedded.router);
+        loopback.use(notFoundHandler);
+        internal = http.createServer(loopback);
+        const address = await listenOn(internal, 0, "127.0.0.1");
+        pusher = createPusher(config.broker, { ...credentials, port: address.port });
+        const loopbackServer = internal;
+        brokerReady = async () =>
+            server.listening && loopbackServer.listening && !closing
+                ? { ok: true }
+                : { ok: false, reason: server.listening ? "the embedded broker is closed" : "not listening yet" };
+    } else {
+        pusher = createPusher(config.broker);
+        brokerReady = createBrokerProbe(createPusher(config.broker, undefined, PROBE_TIMEOUT_MS));
+    }
+
+    const ctx: ServerContext = {
+        config,
+        logger,
+        apiKey: createApiKeyChecker(config.notifyApiKey),
+        brokerKey: broker?.key ?? (config.broker.mode === "embedded" ? "" : config.broker.key),
+        pusher: () => pusher,
+        accessCheckBaseUrl: () => {
+            const override = options.accessCheckUrl;
+            if (typeof override === "function") {
+                return override() || undefined;
+            }
+            if (override !== undefined) {
+                return override;
+            }
+            if (config.mendixAppUrl !== undefined) {
+                return config.mendixAppUrl;
+            }
+            return config.playground && url !== "" ? url : undefined;
+        },
+        brokerReady: () => brokerReady(),
+        isClosing: () => closing
+    };
+
+    app.use("/rest/pusher", cors(config.corsOrigins), noStore);
+    app.use(createKeyRouter(ctx));
+    app.use(createAuthRouter(ctx));
+    app.use(createNotifyRouter(ctx));
+    app.use(["/healthz", "/readyz"], noStore);
+    app.use(createHealthRouter(ctx));
+    const openApi = createOpenApiDocument();
+    app.get("/openapi.json", (_req, res) => {
+        res.json(openApi);
+    });
+    if (options.extend) {
+        await options.extend(app, { config, notifyApiKey: config.notifyApiKey, logger });
+    }
+    app.use(notFoundHandler);
+    app.use(createErrorHandler(logger));
+
+    const close = (): Promise<void> => {
+        closed ??= (async () => {
+            closing = true;
+            requests.startClosing();
+            const stopped = closeServer(server);
+            // Keep-alive connections that finish their request are closed right away.
+            const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+            try {
+                if ((await within(requests.inFlight.idle(), DRAIN_TIMEOUT_MS)) === "timeout") {
+                    logger.warn({ inFlight: requests.inFlight.count }, "shutdown: requests still in flight");
+                }
+                if (broker) {
+                    await within(
+                        broker.close({ code: 4200, reason: "server restarting" }).catch((error: unknown) => {
+                            logger.warn({ err: error }, "shutdown: broker close failed");
+                        }),
+                        FINAL_TIMEOUT_MS
+                    );
+                }
+                server.closeIdleConnections();
+                if ((await within(stopped, FINAL_TIMEOUT_MS)) === "timeout") {
+                    server.closeAllConnections();
+                    await stopped;
+                }
+            } finally {
+                clearInterval(sweeper);
+            }
+            if (internal) {
+                const stoppedInternal = closeServer(internal);
+                internal.closeAllConnections();
+                await stoppedInternal;
+            }
+        })();
+        return closed;
+    };
+
+    return {
+        server,
+        app,
+        get url() {
+            return url;
+        },
+        broker,
+        get pusher() {
+            return pusher;
+        },
+        async listen(port = config.port, host = config.host) {
+            const address = await listenOn(server, port, host);
+            url = baseUrl(host, address.port);
+            return url;
+        },
+        close
+    };
+}

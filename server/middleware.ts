@@ -1,0 +1,136 @@
+/**
+ * Small middlewares shared by the routes: CORS allowlist, rate limits, per-route body parsers with
+ * content-type checks, and response headers for API answers.
+ */
+import express, { type RequestHandler } from "express";
+import { rateLimit, type Options as RateLimitOptions, type RateLimitRequestHandler } from "express-rate-limit";
+import type { Logger } from "pino";
+import { HttpError, errorBody } from "./errors";
+
+export const CORS_ALLOWED_HEADERS = "Content-Type, X-Csrf-Token, Authorization";
+export const CORS_ALLOWED_METHODS = "GET, POST, OPTIONS";
+
+/**
+ * CORS allowlist: reflects `Origin` (with credentials) only when it is in `origins` (or `origins`
+ * contains `*`), answers preflights (204 allowed, 403 `forbidden` refused). Same-origin requests need
+ * nothing from here; refused cross-origin answers simply lack the headers, so the browser blocks them.
+ */
+export function cors(origins: readonly string[]): RequestHandler {
+    const any = origins.includes("*");
+    const allowed = new Set(origins);
+    return (req, res, next) => {
+        res.vary("Origin");
+        const origin = req.get("origin");
+        const ok = origin !== undefined && (any ? origin !== "null" : allowed.has(origin));
+        if (ok) {
+            res.setHeader("Access-Control-Allow-Origin", origin);
+            res.setHeader("Access-Control-Allow-Credentials", "true");
+            res.setHeader("Access-Control-Expose-Headers", "Retry-After, X-Request-Id");
+        }
+        const preflight = req.method === "OPTIONS" && req.get("access-control-request-method") !== undefined;
+        if (!preflight) {
+            next();
+            return;
+        }
+        if (!ok) {
+            res.status(403).json(
+                errorBody("forbidden", `Origin ${origin ?? "(none)"} is not allowed; add it to CORS_ORIGINS.`)
+            );
+            return;
+        }
+        res.setHeader("Access-Control-Allow-Methods", CORS_ALLOWED_METHODS);
+        res.setHeader("Access-Control-Allow-Headers", CORS_ALLOWED_HEADERS);
+        res.setHeader("Access-Control-Max-Age", "600");
+        res.status(204).end();
+    };
+}
+
+export interface LimiterOptions {
+    /** Requests per minute per client IP. */
+    perMinute: number;
+    /** What the message calls the limited thing. */
+    what: string;
+    logger: Logger;
+    /** Requests that do not count (e.g. the Mendix app relaying with the right API key). */
+    skip?: RateLimitOptions["skip"];
+    windowMs?: number;
+}
+
+/** Rate limit per client IP: 429 `rate_limited` with `Retry-After` and the JSON error body. */
+export function limiter(options: LimiterOptions): RateLimitRequestHandler {
+    const windowMs = options.windowMs ?? 60_000;
+    return rateLimit({
+        windowMs,
+        limit: options.perMinute,
+        standardHeaders: "draft-7",
+        legacyHeaders: false,
+        skip: options.skip,
+        logger: {
+            warn: (...args: unknown[]) => options.logger.warn({ args }, "rate limiter warning"),
+            error: (...args: unknown[]) => options.logger.error({ args }, "rate limiter error")
+        },
+        handler: (req, res) => {
+            const retryAfter = Number(res.getHeader("Retry-After") ?? Math.ceil(windowMs / 1000));
+            req.log?.warn({ ip: req.ip, what: options.what }, "rate limited");
+            res.status(429).json(
+                errorBody(
+                    "rate_limited",
+                    `Too many ${options.what} requests from this address (limit ${options.perMinute} per minute); retry after ${retryAfter} s.`,
+                    { limit: options.perMinute, retryAfter }
+                )
+            );
+        }
+    });
+}
+
+const FORM = "application/x-www-form-urlencoded";
+const JSON_TYPE = "application/json";
+/** JSON bodies: `application/json` and any `application/*+json` type. */
+const JSON_TYPES = [JSON_TYPE, "application/*+json"];
+
+function requireBody(kinds: "json" | "json-or-form"): RequestHandler {
+    const types = kinds === "json" ? JSON_TYPES : [...JSON_TYPES, FORM];
+    const expected =
+        kinds === "json"
+            ? "Content-Type: application/json"
+            : "Content-Type: application/x-www-form-urlencoded or application/json";
+    return (req, _res, next) => {
+        const length = req.get("content-length");
+        const hasBody = req.get("transfer-encoding") !== undefined || (length !== undefined && length !== "0");
+        if (!hasBody) {
+            next(new HttpError("invalid_request", `The request body is missing; send ${expected}.`));
+            return;
+        }
+        if (!req.is(types)) {
+            next(
+                new HttpError(
+                    "unsupported_media_type",
+                    `Unsupported Content-Type ${req.get("content-type") ?? "(none)"}; send ${expected}.`
+                )
+            );
+            return;
+        }
+        next();
+    };
+}
+
+/** Body parsing for JSON-only routes: 400 without body, 415 for other types, 413 above `limit`, 400 `invalid_json`. */
+export function jsonBody(limit: number): RequestHandler[] {
+    return [requireBody("json"), express.json({ limit, type: JSON_TYPES, strict: true })];
+}
+
+/** Body parsing for form-urlencoded or JSON routes (the pusher-js auth request is a form). */
+export function formOrJsonBody(limit: number): RequestHandler[] {
+    return [
+        requireBody("json-or-form"),
+        express.json({ limit, type: JSON_TYPES, strict: true }),
+        express.urlencoded({ limit, type: FORM, extended: false, parameterLimit: 20 })
+    ];
+}
+
+/** API answers are never cached and never sniffed. */
+export const noStore: RequestHandler = (_req, res, next) => {
+    res.setHeader("Cache-Control", "no-store");
+    res.setHeader("X-Content-Type-Options", "nosniff");
+    next();
+};

@@ -1,0 +1,134 @@
+/**
+ * The pusher SDK instance for the chosen broker (signing with `authorizeChannel`, triggering with
+ * `trigger` / `triggerBatch`), a readable description of the broker, and the readiness probe for
+ * external brokers.
+ */
+import Pusher from "pusher";
+import type { BrokerConfig } from "./config";
+
+/** Timeout of trigger calls to the broker. */
+export const TRIGGER_TIMEOUT_MS = 10_000;
+/** Timeout of the readiness probe of an external broker. */
+export const PROBE_TIMEOUT_MS = 2_000;
+/** How long a readiness probe answer is reused. */
+export const PROBE_CACHE_MS = 5_000;
+
+export interface EmbeddedEndpoint {
+    appId: string;
+    key: string;
+    secret: string;
+    /** Loopback port where the embedded broker's HTTP events API listens. */
+    port: number;
+}
+
+/**
+ * SDK for an external broker (Pusher Channels or a Pusher-compatible host), or for the embedded
+ * broker reached over loopback (`http://127.0.0.1:<port>`).
+ */
+export function createPusher(broker: BrokerConfig, embedded?: EmbeddedEndpoint, timeout = TRIGGER_TIMEOUT_MS): Pusher {
+    switch (broker.mode) {
+        case "pusher-channels":
+            return new Pusher({
+                appId: broker.appId,
+                key: broker.key,
+                secret: broker.secret,
+                cluster: broker.cluster,
+                useTLS: true,
+                timeout
+            });
+        case "pusher-host":
+            return new Pusher({
+                appId: broker.appId,
+                key: broker.key,
+                secret: broker.secret,
+                host: broker.host,
+                port: String(broker.port),
+                useTLS: broker.useTLS,
+                timeout
+            });
+        case "embedded":
+            if (embedded === undefined) {
+                throw new Error("The embedded broker's endpoint is needed to create its pusher SDK instance.");
+            }
+            return new Pusher({
+                appId: embedded.appId,
+                key: embedded.key,
+                secret: embedded.secret,
+                host: "127.0.0.1",
+                port: String(embedded.port),
+                useTLS: false,
+                timeout
+            });
+    }
+}
+
+/** One line for the start log: which broker is in use. */
+export function describeBroker(broker: BrokerConfig): string {
+    switch (broker.mode) {
+        case "embedded":
+            return broker.credentials
+                ? "embedded broker (credentials from BROKER_APP_ID/BROKER_KEY/BROKER_SECRET)"
+                : "embedded broker (random credentials for this start)";
+        case "pusher-channels":
+            return `Pusher Channels cluster ${broker.cluster}`;
+        case "pusher-host":
+            return `Pusher-compatible host ${broker.useTLS ? "https" : "http"}://${broker.host}:${broker.port}`;
+    }
+}
+
+export interface ProbeResult {
+    ok: boolean;
+    reason?: string;
+}
+
+/**
+ * Readiness probe of an external broker: a signed `GET /apps/<id>/channels` with a short timeout;
+ * the answer is cached for `cacheMs`, concurrent callers share one request.
+ */
+export function createBrokerProbe(
+    pusher: Pusher,
+    cacheMs = PROBE_CACHE_MS,
+    now: () => number = Date.now
+): () => Promise<ProbeResult> {
+    let cached: { at: number; result: ProbeResult } | undefined;
+    let pending: Promise<ProbeResult> | undefined;
+    return () => {
+        if (cached !== undefined && now() - cached.at < cacheMs) {
+            return Promise.resolve(cached.result);
+        }
+        if (pending === undefined) {
+            pending = pusher
+                .get({ path: "/channels" })
+                .then(
+                    async response => {
+                        await response.text().catch(() => "");
+                        return { ok: true };
+                    },
+                    (error: unknown) => ({ ok: false, reason: describeRequestError(error) })
+                )
+                .then(result => {
+                    cached = { at: now(), result };
+                    pending = undefined;
+                    return result;
+                });
+        }
+        return pending;
+    };
+}
+
+/** The pusher SDK's RequestError carries the signed URL; keep only status and message. */
+export function describeRequestError(error: unknown): string {
+    if (error !== null && typeof error === "object") {
+        const record = error as { status?: unknown; message?: unknown; error?: unknown };
+        const cause =
+            record.error instanceof Error
+                ? record.error.name === "AbortError"
+                    ? "timeout"
+                    : record.error.message
+                : undefined;
+        const status = typeof record.status === "number" ? `status ${record.status}` : undefined;
+        const message = typeof record.message === "string" ? record.message : "request failed";
+        return [message, status, cause].filter(Boolean).join("; ");
+    }
+    return String(error);
+}

@@ -1,0 +1,101 @@
+/**
+ * Per-request context: a request id (from a sane `X-Request-Id` or a new UUID), a child logger
+ * `req.log`, one completion log line per request, and the count of requests still in flight
+ * (graceful shutdown waits for it).
+ */
+import { randomUUID } from "node:crypto";
+import type { RequestHandler } from "express";
+import type { Logger } from "pino";
+
+declare module "express-serve-static-core" {
+    interface Request {
+        /** Request id, also sent back as `X-Request-Id`. */
+        id: string;
+        /** Logger bound to this request (`reqId`). */
+        log: Logger;
+    }
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Noisy paths logged at debug level: probes and the loopback calls of the pusher SDK to the embedded broker. */
+const QUIET_PATHS = /^\/(healthz|readyz)$|^\/apps\//;
+
+export interface InFlight {
+    /** Requests that started and have not finished or closed yet. */
+    readonly count: number;
+    /** Resolves when no request is in flight (immediately when none is). */
+    idle(): Promise<void>;
+}
+
+export interface RequestContext {
+    middleware: RequestHandler;
+    inFlight: InFlight;
+    /** From now on, every response carries `Connection: close` (graceful shutdown). */
+    startClosing(): void;
+}
+
+export function createRequestContext(logger: Logger): RequestContext {
+    let count = 0;
+    let closing = false;
+    let waiters: Array<() => void> = [];
+
+    const done = (): void => {
+        count--;
+        if (count === 0) {
+            const ready = waiters;
+            waiters = [];
+            ready.forEach(resolve => resolve());
+        }
+    };
+
+    const middleware: RequestHandler = (req, res, next) => {
+        const incoming = req.get("x-request-id");
+        req.id = incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+        req.log = logger.child({ reqId: req.id });
+        res.setHeader("X-Request-Id", req.id);
+        if (closing) {
+            res.setHeader("Connection", "close");
+        }
+        const started = process.hrtime.bigint();
+        count++;
+        let finished = false;
+        const end = (): void => {
+            if (finished) {
+                return;
+            }
+            finished = true;
+            done();
+            const ms = Number(process.hrtime.bigint() - started) / 1e6;
+            const entry = {
+                method: req.method,
+                path: req.path,
+                status: res.statusCode,
+                ms: Math.round(ms * 10) / 10,
+                aborted: !res.writableFinished || undefined
+            };
+            if (QUIET_PATHS.test(req.path) && res.statusCode < 400) {
+                req.log.debug(entry, "request");
+            } else {
+                req.log.info(entry, "request");
+            }
+        };
+        res.on("finish", end);
+        res.on("close", end);
+        next();
+    };
+
+    return {
+        middleware,
+        inFlight: {
+            get count() {
+                return count;
+            },
+            idle() {
+                return count === 0 ? Promise.resolve() : new Promise<void>(resolve => waiters.push(resolve));
+            }
+        },
+        startClosing() {
+            closing = true;
+        }
+    };
+}

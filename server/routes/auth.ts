@@ -1,0 +1,117 @@
+/**
+ * `POST /rest/pusher/auth`: private-channel authorization for pusher-js.
+ * Caller 1, the browser: its `Cookie` and `X-Csrf-Token` go to the Mendix access check; signs only on 200.
+ * Caller 2, the Mendix app relaying server-to-server: `Authorization: Bearer <NOTIFY_API_KEY>`, no check.
+ */
+import { Router } from "express";
+import { z } from "zod";
+import { validateTopic, topicOfChannel, PRIVATE_PREFIX, validateChannel } from "../../src/utils/protocol";
+import { INVALID_API_KEY_HEADERS } from "../apikey";
+import type { ServerContext } from "../context";
+import { HttpError, invalidRequest } from "../errors";
+import { checkAccess } from "../mendix/access";
+import { formOrJsonBody, limiter } from "../middleware";
+
+/** Auth requests are tiny; 16 KB is plenty. */
+export const AUTH_BODY_LIMIT = 16 * 1024;
+export const SOCKET_ID_PATTERN = /^\d+\.\d+$/;
+
+export const socketIdSchema = z
+    .string({ error: "socket_id must be a string" })
+    .regex(SOCKET_ID_PATTERN, { error: 'must look like "1234.5678" (digits, a dot, digits)' });
+
+export const privateChannelSchema = z.string({ error: "must be a string" }).superRefine((channel, issues) => {
+    const topic = topicOfChannel(channel);
+    const problem =
+        topic === null
+            ? `must be a private channel: "${PRIVATE_PREFIX}" followed by the topic`
+            : (validateChannel(channel) ?? validateTopic(topic));
+    if (problem !== null) {
+        issues.addIssue({ code: "custom", message: problem });
+    }
+});
+
+export const authRequestSchema = z.object({
+    socket_id: socketIdSchema,
+    channel_name: privateChannelSchema
+});
+
+export interface AuthResponse {
+    auth: string;
+}
+
+export function createAuthRouter(ctx: ServerContext): Router {
+    const router = Router();
+    const { config } = ctx;
+    router.post(
+        "/rest/pusher/auth",
+        limiter({
+            perMinute: config.rateLimitAuth,
+            what: "channel authorization",
+            logger: ctx.logger,
+            // The Mendix app relays every user's request from one address: with the right key it does not count.
+            skip: req => ctx.apiKey.classify(req) === "valid"
+        }),
+        ...formOrJsonBody(Math.min(AUTH_BODY_LIMIT, config.bodyLimitBytes)),
+        async (req, res) => {
+            const parsed = authRequestSchema.safeParse(req.body);
+            if (!parsed.success) {
+                throw invalidRequest(parsed.error, "Invalid channel authorization request.");
+            }
+            const { socket_id: socketId, channel_name: channel } = parsed.data;
+            const topic = topicOfChannel(channel)!;
+            const caller = ctx.apiKey.classify(req);
+            if (caller === "invalid") {
+                throw new HttpError(
+                    "invalid_api_key",
+                    "The API key is wrong; the Mendix app must send 'Authorization: Bearer <NOTIFY_API_KEY>'.",
+                    undefined,
+                    INVALID_API_KEY_HEADERS
+                );
+            }
+            if (caller === "none") {
+                const baseUrl = ctx.accessCheckBaseUrl();
+                if (baseUrl === undefined) {
+                    throw new HttpError(
+                        "access_check_unavailable",
+                        "No Mendix app is configured for access checks (set MENDIX_APP_URL)."
+                    );
+                }
+                const result = await checkAccess({
+                    baseUrl,
+                    timeoutMs: config.mendixTimeoutMs,
+                    channel,
+                    topic,
+                    cookie: req.get("cookie"),
+                    csrfToken: req.get("x-csrf-token"),
+                    requestId: req.id
+                });
+                switch (result.outcome) {
+                    case "not_authenticated":
+                        throw new HttpError("not_authenticated", "No Mendix session: sign in to the app first.");
+                    case "forbidden":
+                        throw new HttpError("forbidden", "You may not listen to this object.", { channel });
+                    case "unavailable":
+                        req.log.warn(
+                            { channel, reason: result.reason, status: result.status, cause: result.cause },
+                            "access check unavailable"
+                        );
+                        throw new HttpError(
+                            "access_check_unavailable",
+                            "The Mendix access check is unavailable; try again later.",
+                            { reason: result.reason }
+                        );
+                    case "allowed":
+                        req.log.debug({ channel, user: result.user }, "access granted");
+                        break;
+                }
+            } else {
+                req.log.debug({ channel }, "relayed authorization");
+            }
+            const signed = ctx.pusher().authorizeChannel(socketId, channel);
+            const body: AuthResponse = { auth: signed.auth };
+            res.json(body);
+        }
+    );
+    return router;
+}

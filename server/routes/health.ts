@@ -1,0 +1,31 @@
+/**
+ * `GET /healthz` (liveness: the process answers) and `GET /readyz` (the broker accepts notifications).
+ */
+import { Router } from "express";
+import type { ServerContext } from "../context";
+import { HttpError } from "../errors";
+
+export function createHealthRouter(ctx: ServerContext): Router {
+    const router = Router();
+    const brokerKind = ctx.config.broker.mode === "embedded" ? "embedded" : "pusher";
+
+    router.get("/healthz", (_req, res) => {
+        res.json({ status: "ok" });
+    });
+
+    router.get("/readyz", async (_req, res) => {
+        if (ctx.isClosing()) {
+            throw new HttpError("not_ready", "The server is shutting down.", { broker: brokerKind });
+        }
+        const probe = await ctx.brokerReady();
+        if (!probe.ok) {
+            throw new HttpError("not_ready", "The broker is not reachable.", {
+                broker: brokerKind,
+                reason: probe.reason
+            });
+        }
+        res.json({ status: "ready", broker: brokerKind });
+    });
+
+    return router;
+}

@@ -1,0 +1,237 @@
+/**
+ * `POST /rest/pusher/notify` and `POST /rest/pusher/notify/batch` (Bearer NOTIFY_API_KEY):
+ * one notification, or up to 100 sent with the pusher SDK's `triggerBatch` in chunks of 10.
+ */
+import { Router } from "express";
+import type Pusher from "pusher";
+import { z } from "zod";
+import {
+    ENTITY_NAME_PATTERN,
+    GUID_PATTERN,
+    MAX_DATA_LENGTH,
+    MAX_PAYLOAD_BYTES,
+    channelForTopic,
+    defaultTopic,
+    utf8Length,
+    validateAction,
+    validateTopic,
+    type NotificationPayload
+} from "../../src/utils/protocol";
+import type { ServerContext } from "../context";
+import { HttpError, invalidRequest } from "../errors";
+import { jsonBody, limiter } from "../middleware";
+import { describeRequestError } from "../pusher";
+import { SOCKET_ID_PATTERN } from "./auth";
+
+/** A single notification request is small: 16 KB at most. */
+export const NOTIFY_BODY_LIMIT = 16 * 1024;
+export const MAX_BATCH_SIZE = 100;
+/** Pusher accepts at most 10 events per batch trigger. */
+export const BATCH_CHUNK_SIZE = 10;
+export const MAX_SENDER_LENGTH = 200;
+/** `Module.Entity.guid` topics give entity and guid for the payload. */
+const OBJECT_TOPIC = /^([A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)\.(\d{1,20})$/;
+
+/** Optional text field; `null` (what Mendix export mappings send for empty values) counts as absent. */
+const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform(value => value ?? undefined);
+
+const text = (what: string) => z.string({ error: `${what} must be a string` });
+
+export const notificationSchema = z
+    .strictObject({
+        topic: optional(
+            text("topic").superRefine((value, issues) => {
+                const problem = validateTopic(value);
+                if (problem !== null) issues.addIssue({ code: "custom", message: problem });
+            })
+        ),
+        entity: optional(
+            text("entity").regex(ENTITY_NAME_PATTERN, { error: "must be an entity name like Sales.Order" })
+        ),
+        guid: optional(text("guid").regex(GUID_PATTERN, { error: "must be a Mendix object id (digits only)" })),
+        action: text("action").superRefine((value, issues) => {
+            const problem = validateAction(value);
+            if (problem !== null) issues.addIssue({ code: "custom", message: problem });
+        }),
+        sender: optional(text("sender").max(MAX_SENDER_LENGTH)),
+        changedDate: optional(
+            z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time like 2026-11-24T10:00:00.000Z" })
+        ),
+        data: optional(text("data").max(MAX_DATA_LENGTH, { error: `must be at most ${MAX_DATA_LENGTH} characters` })),
+        socketId: optional(
+            text("socketId").regex(SOCKET_ID_PATTERN, { error: 'must look like "1234.5678" (digits, a dot, digits)' })
+        )
+    })
+    .superRefine((value, issues) => {
+        if (value.topic !== undefined) {
+            return;
+        }
+        if (value.entity === undefined && value.guid === undefined) {
+            issues.addIssue({ code: "custom", path: ["topic"], message: "send a topic, or entity and guid" });
+        } else if (value.entity === undefined) {
+            issues.addIssue({ code: "custom", path: ["entity"], message: "is required with guid (or send a topic)" });
+        } else if (value.guid === undefined) {
+            issues.addIssue({ code: "custom", path: ["guid"], message: "is required with entity (or send a topic)" });
+        }
+    });
+
+export type NotificationInput = z.output<typeof notificationSchema>;
+
+export const batchSchema = z.strictObject({
+    notifications: z
+        .array(z.unknown(), { error: "notifications must be an array" })
+        .min(1, { error: "send at least 1 notification" })
+        .max(MAX_BATCH_SIZE, { error: `send at most ${MAX_BATCH_SIZE} notifications per batch` })
+        .pipe(z.array(notificationSchema))
+});
+
+/** What is sent to the broker for one notification. */
+export interface PreparedNotification {
+    channel: string;
+    action: string;
+    payload: NotificationPayload;
+    /** `payload` as JSON, exactly what listeners receive. */
+    data: string;
+    socketId?: string;
+}
+
+export interface NotifyResponse {
+    triggered: number;
+    channels: string[];
+}
+
+/** Channel, payload and its JSON for a valid notification; 413 when the payload exceeds Pusher's 10 KB. */
+export function prepareNotification(
+    input: NotificationInput,
+    now: Date = new Date(),
+    index?: number
+): PreparedNotification {
+    const topic = input.topic ?? defaultTopic(input.entity!, input.guid!);
+    const derived = OBJECT_TOPIC.exec(topic);
+    const payload: NotificationPayload = {
+        entity: input.entity ?? derived?.[1] ?? "",
+        guid: input.guid ?? derived?.[2] ?? "",
+        changedDate: (input.changedDate === undefined ? now : new Date(input.changedDate)).toISOString(),
+        sender: input.sender ?? ""
+    };
+    if (input.data !== undefined) {
+        payload.data = input.data;
+    }
+    const data = JSON.stringify(payload);
+    const bytes = utf8Length(data);
+    if (bytes > MAX_PAYLOAD_BYTES) {
+        const where = index === undefined ? "The payload" : `The payload of notification ${index}`;
+        throw new HttpError(
+            "payload_too_large",
+            `${where} is ${bytes} bytes; Pusher allows at most ${MAX_PAYLOAD_BYTES}. Shorten data.`,
+            index === undefined ? { bytes, limit: MAX_PAYLOAD_BYTES } : { index, bytes, limit: MAX_PAYLOAD_BYTES }
+        );
+    }
+    const prepared: PreparedNotification = { channel: channelForTopic(topic), action: input.action, payload, data };
+    if (input.socketId !== undefined) {
+        prepared.socketId = input.socketId;
+    }
+    return prepared;
+}
+
+function brokerError(error: unknown, details: Record<string, unknown> = {}): HttpError {
+    return new HttpError("broker_error", "The broker did not accept the notification.", {
+        ...details,
+        reason: describeRequestError(error)
+    });
+}
+
+async function drain(response: { text(): Promise<string> }): Promise<void> {
+    await response.text().catch(() => "");
+}
+
+export async function triggerOne(pusher: Pusher, item: PreparedNotification): Promise<void> {
+    try {
+        const response = await pusher.trigger(
+            item.channel,
+            item.action,
+            item.data,
+            item.socketId === undefined ? undefined : { socket_id: item.socketId }
+        );
+        await drain(response);
+    } catch (error) {
+        throw brokerError(error);
+    }
+}
+
+/**
+ * Sends in chunks of 10 through `triggerBatch`, in order; stops at the first failed chunk and then
+ * throws 502 `broker_error` with `details.failed` (indexes not sent) and `details.triggered`.
+ */
+export async function triggerInChunks(pusher: Pusher, items: PreparedNotification[]): Promise<number> {
+    let triggered = 0;
+    for (let start = 0; start < items.length; start += BATCH_CHUNK_SIZE) {
+        const chunk = items.slice(start, start + BATCH_CHUNK_SIZE);
+        try {
+            const response = await pusher.triggerBatch(
+                chunk.map(item => {
+                    const event: Pusher.BatchEvent = { channel: item.channel, name: item.action, data: item.data };
+                    if (item.socketId !== undefined) {
+                        event.socket_id = item.socketId;
+                    }
+                    return event;
+                })
+            );
+            await drain(response);
+            triggered += chunk.length;
+        } catch (error) {
+            const failed = items.map((_item, index) => index).slice(start);
+            throw brokerError(error, { triggered, failed });
+        }
+    }
+    return triggered;
+}
+
+function uniqueChannels(items: PreparedNotification[]): string[] {
+    return [...new Set(items.map(item => item.channel))];
+}
+
+export function createNotifyRouter(ctx: ServerContext): Router {
+    const router = Router();
+    const { config } = ctx;
+    const limit = limiter({ perMinute: config.rateLimitNotify, what: "notify", logger: ctx.logger });
+
+    router.post(
+        "/rest/pusher/notify",
+        limit,
+        ctx.apiKey.require,
+        ...jsonBody(Math.min(NOTIFY_BODY_LIMIT, config.bodyLimitBytes)),
+        async (req, res) => {
+            const parsed = notificationSchema.safeParse(req.body);
+            if (!parsed.success) {
+                throw invalidRequest(parsed.error, "Invalid notification.");
+            }
+            const item = prepareNotification(parsed.data);
+            await triggerOne(ctx.pusher(), item);
+            req.log.debug({ channel: item.channel, action: item.action }, "notified");
+            const body: NotifyResponse = { triggered: 1, channels: [item.channel] };
+            res.json(body);
+        }
+    );
+
+    router.post(
+        "/rest/pusher/notify/batch",
+        limit,
+        ctx.apiKey.require,
+        ...jsonBody(config.bodyLimitBytes),
+        async (req, res) => {
+            const parsed = batchSchema.safeParse(req.body);
+            if (!parsed.success) {
+                throw invalidRequest(parsed.error, "Invalid notification batch.");
+            }
+            const now = new Date();
+            const items = parsed.data.notifications.map((input, index) => prepareNotification(input, now, index));
+            const triggered = await triggerInChunks(ctx.pusher(), items);
+            req.log.debug({ triggered }, "notified batch");
+            const body: NotifyResponse = { triggered, channels: uniqueChannels(items) };
+            res.json(body);
+        }
+    );
+
+    return router;
+}
