@@ -25,6 +25,11 @@ if (process.env.NODE_ENV === "production") {
 if (existsSync(built) && statSync(built).mtimeMs >= newestSource("src")) {
     process.exit(0);
 }
-console.log(existsSync(built) ? "Widget sources changed: rebuilding the widget…" : "Building the widget (first start)…");
-const result = spawnSync("npm", ["run", "build", "--silent"], { stdio: "inherit", shell: process.platform === "win32" });
+console.log(
+    existsSync(built) ? "Widget sources changed: rebuilding the widget…" : "Building the widget (first start)…"
+);
+const result = spawnSync("npm", ["run", "build", "--silent"], {
+    stdio: "inherit",
+    shell: process.platform === "win32"
+});
 process.exit(result.status ?? 1);
