@@ -1,0 +1,679 @@
+/**
+ * The playground page: a fake Mendix page with a data view holding the BUILT Listen widget, an action
+ * log, and a Notify form that asks the playground server to call the notify API (like a microflow).
+ * Bundled by esbuild at server start; `react`, `react-dom/client` and the widget come via the import map.
+ */
+import {
+    type ComponentType,
+    type FormEvent,
+    type ReactElement,
+    useCallback,
+    useEffect,
+    useMemo,
+    useRef,
+    useState
+} from "react";
+import { createRoot } from "react-dom/client";
+import type { DemoObject } from "../data";
+import { type PlaygroundBootstrap, QUERY, SIGNED_OUT } from "./bootstrap";
+import {
+    type DynamicValue,
+    type ListenActionVariables,
+    type ListenWidgetProps,
+    type ObjectItem,
+    actionValue,
+    available,
+    createObjectItem,
+    loading
+} from "./mendix-props";
+
+type LogStatus = "running" | "done" | "ignored";
+
+interface LogEntry {
+    id: number;
+    at: Date;
+    widget: string;
+    action: string;
+    objectGuid: string;
+    sender: string | undefined;
+    changedDate: string | undefined;
+    data: string | undefined;
+    status: LogStatus;
+}
+
+interface WidgetStatus {
+    state: string;
+    channel: string;
+    error: string;
+}
+
+/** How long the data view shows "loading" when it switches objects (the Mendix client does too). */
+const OBJECT_LOADING_MS = 60;
+
+function readBootstrap(): PlaygroundBootstrap {
+    const element = document.getElementById("playground-data");
+    if (!element?.textContent) {
+        throw new Error("The playground data is missing from the page.");
+    }
+    return JSON.parse(element.textContent) as PlaygroundBootstrap;
+}
+
+function pageUrl(changes: Record<string, string | null>): string {
+    const url = new URL(window.location.href);
+    for (const [key, value] of Object.entries(changes)) {
+        if (value === null) {
+            url.searchParams.delete(key);
+        } else {
+            url.searchParams.set(key, value);
+        }
+    }
+    return url.pathname + url.search;
+}
+
+function formatTime(date: Date): string {
+    return date.toLocaleTimeString([], { hour12: false }) + "." + String(date.getMilliseconds()).padStart(3, "0");
+}
+
+function stateTone(state: string, error: string): "ok" | "bad" | "wait" {
+    if (state === "error" || (error && state !== "retrying")) {
+        return "bad";
+    }
+    return state === "listening" ? "ok" : "wait";
+}
+
+/** Mirrors the widget's hidden status element (`data-listen-state`, `data-listen-channel`) and inline error. */
+function WidgetSlot(props: {
+    name: string;
+    component: ComponentType<ListenWidgetProps>;
+    widgetProps: ListenWidgetProps;
+}): ReactElement {
+    const ref = useRef<HTMLDivElement>(null);
+    const [status, setStatus] = useState<WidgetStatus>({ state: "not rendered", channel: "", error: "" });
+    useEffect(() => {
+        const slot = ref.current?.querySelector<HTMLElement>(".widget-host");
+        if (!slot) {
+            return;
+        }
+        const read = (): void => {
+            const element = slot.querySelector<HTMLElement>("[data-listen-state]");
+            const error = slot.querySelector<HTMLElement>(".widget-listen-error, [role=alert]");
+            setStatus({
+                state: element?.dataset.listenState ?? (slot.childElementCount ? "rendered" : "renders nothing"),
+                channel: element?.dataset.listenChannel ?? "",
+                error: error?.textContent?.trim() ?? ""
+            });
+        };
+        read();
+        const observer = new MutationObserver(read);
+        observer.observe(slot, { subtree: true, childList: true, attributes: true, characterData: true });
+        return () => observer.disconnect();
+    }, []);
+    const Widget = props.component;
+    const tone = stateTone(status.state, status.error);
+    return (
+        <div className="widget-slot" data-widget={props.name} ref={ref}>
+            <div className="widget-status">
+                <span className={`pill pill-${tone}`} data-testid="widget-state">
+                    <span className="dot" />
+                    {status.state}
+                </span>
+                <span className="widget-name">{props.name}</span>
+                {status.channel ? <code className="widget-channel">{status.channel}</code> : null}
+            </div>
+            <div className="widget-host">
+                <Widget {...props.widgetProps} />
+            </div>
+        </div>
+    );
+}
+
+function ObjectCard(props: { object: DemoObject; readable: boolean; loadingObject: boolean }): ReactElement {
+    const { object } = props;
+    return (
+        <div className={`object ${props.loadingObject ? "is-loading" : ""}`} data-testid="object-card">
+            <div className="object-head">
+                <div>
+                    <div className="object-entity">{object.entity}</div>
+                    <div className="object-caption">{object.caption}</div>
+                </div>
+                <div className="object-guid" title="GUID (ObjectItem.id)">
+                    <span>GUID</span>
+                    <code data-testid="object-guid">{object.guid}</code>
+                </div>
+            </div>
+            <dl className="attributes">
+                {object.attributes.map(attribute => (
+                    <div key={attribute.name}>
+                        <dt>{attribute.name}</dt>
+                        <dd>{attribute.value}</dd>
+                    </div>
+                ))}
+            </dl>
+            {props.readable ? null : (
+                <p className="note note-warn">
+                    This user may not read this object. A real data view would stay empty; the widget is mounted anyway
+                    so you can see the server refuse the subscription.
+                </p>
+            )}
+        </div>
+    );
+}
+
+function ActionLog(props: { entries: LogEntry[]; onClear: () => void; slowMs: number }): ReactElement {
+    return (
+        <section className="card">
+            <header className="card-head">
+                <h2>Action log</h2>
+                <span className="muted">
+                    {props.slowMs > 0 ? `each run takes ${props.slowMs} ms` : "each run with its action variables"}
+                </span>
+                <button type="button" className="link" onClick={props.onClear} disabled={!props.entries.length}>
+                    Clear
+                </button>
+            </header>
+            {props.entries.length === 0 ? (
+                <p className="empty" data-testid="action-log-empty">
+                    No action has run yet. Send a notification for this object.
+                </p>
+            ) : (
+                <ol className="log" id="action-log">
+                    {[...props.entries].reverse().map(entry => (
+                        <li
+                            key={entry.id}
+                            className={`log-entry status-${entry.status}`}
+                            data-testid={entry.status === "ignored" ? "action-ignored" : "action-run"}
+                            data-widget={entry.widget}
+                            data-action={entry.action}
+                            data-object={entry.objectGuid}
+                            data-sender={entry.sender ?? ""}
+                            data-changed-date={entry.changedDate ?? ""}
+                            data-data={entry.data ?? ""}
+                            data-status={entry.status}
+                        >
+                            <span className="log-time">{formatTime(entry.at)}</span>
+                            <span className="log-main">
+                                <strong>{entry.action}</strong>
+                                <span className="muted"> ran in {entry.widget}</span>
+                                {entry.status === "ignored" ? (
+                                    <span className="tag tag-warn">ignored: still executing</span>
+                                ) : (
+                                    <span className={`tag tag-${entry.status}`}>{entry.status}</span>
+                                )}
+                                <dl className="log-vars">
+                                    <dt>sender</dt>
+                                    <dd>
+                                        <code>{entry.sender === undefined ? "empty" : entry.sender}</code>
+                                    </dd>
+                                    <dt>changedDate</dt>
+                                    <dd>
+                                        <code>{entry.changedDate ?? "empty"}</code>
+                                    </dd>
+                                    <dt>data</dt>
+                                    <dd>
+                                        {entry.data === undefined ? (
+                                            <span className="muted">empty</span>
+                                        ) : (
+                                            <code>{entry.data}</code>
+                                        )}
+                                    </dd>
+                                </dl>
+                            </span>
+                        </li>
+                    ))}
+                </ol>
+            )}
+        </section>
+    );
+}
+
+interface NotifyResult {
+    ok: boolean;
+    text: string;
+}
+
+function NotifyCard(props: { boot: PlaygroundBootstrap; current: DemoObject }): ReactElement {
+    const { boot, current } = props;
+    const [target, setTarget] = useState("current");
+    const [action, setAction] = useState(boot.actions[0] ?? "refresh");
+    const [data, setData] = useState("");
+    const [sender, setSender] = useState(boot.user?.name ?? "");
+    const [count, setCount] = useState(1);
+    const [busy, setBusy] = useState(false);
+    const [result, setResult] = useState<NotifyResult | null>(null);
+    const targetObject = target === "current" ? current : (boot.objects.find(o => o.guid === target) ?? current);
+    const topic =
+        boot.topicMode === "key" && targetObject.keyTopic
+            ? targetObject.keyTopic
+            : `${targetObject.entity}.${targetObject.guid}`;
+
+    const submit = async (event: FormEvent): Promise<void> => {
+        event.preventDefault();
+        setBusy(true);
+        setResult(null);
+        try {
+            const response = await fetch("/playground/notify", {
+                method: "POST",
+                headers: { "Content-Type": "application/json" },
+                body: JSON.stringify({
+                    guid: targetObject.guid,
+                    topicMode: boot.topicMode,
+                    action,
+                    data,
+                    sender,
+                    count
+                })
+            });
+            const body = (await response.json()) as {
+                triggered?: number;
+                channels?: string[];
+                error?: { code: string; message: string };
+            };
+            if (response.ok) {
+                const n = body.triggered ?? 0;
+                setResult({
+                    ok: true,
+                    text: `Sent ${n} notification${n === 1 ? "" : "s"} to ${body.channels?.join(", ") ?? "?"}`
+                });
+            } else {
+                setResult({
+                    ok: false,
+                    text: `${response.status} ${body.error?.code ?? ""}: ${body.error?.message ?? "failed"}`
+                });
+            }
+        } catch (error) {
+            setResult({ ok: false, text: `Request failed: ${String(error)}` });
+        } finally {
+            setBusy(false);
+        }
+    };
+
+    return (
+        <section className="card">
+            <header className="card-head">
+                <h2>Notify</h2>
+                <span className="muted">what a microflow does after commit</span>
+            </header>
+            <form className="form" onSubmit={event => void submit(event)} data-testid="notify-form">
+                <label>
+                    <span>Object</span>
+                    <select name="target" value={target} onChange={event => setTarget(event.target.value)}>
+                        <option value="current">Shown object ({current.caption})</option>
+                        {boot.objects.map(object => (
+                            <option key={object.guid} value={object.guid}>
+                                {object.caption} · {object.entity}
+                            </option>
+                        ))}
+                    </select>
+                </label>
+                <label>
+                    <span>Action</span>
+                    <input
+                        name="action"
+                        list="action-names"
+                        value={action}
+                        onChange={event => setAction(event.target.value)}
+                        required
+                    />
+                    <datalist id="action-names">
+                        {boot.actions.map(name => (
+                            <option key={name} value={name} />
+                        ))}
+                    </datalist>
+                </label>
+                <label>
+                    <span>Data</span>
+                    <input
+                        name="data"
+                        value={data}
+                        placeholder="optional text for the action"
+                        maxLength={8000}
+                        onChange={event => setData(event.target.value)}
+                    />
+                </label>
+                <div className="form-row">
+                    <label>
+                        <span>Sender</span>
+                        <input name="sender" value={sender} onChange={event => setSender(event.target.value)} />
+                    </label>
+                    <label className="narrow">
+                        <span>Times</span>
+                        <input
+                            name="count"
+                            type="number"
+                            min={1}
+                            max={100}
+                            value={count}
+                            onChange={event => setCount(Math.max(1, Math.min(100, Number(event.target.value) || 1)))}
+                        />
+                    </label>
+                </div>
+                <div className="form-foot">
+                    <code className="topic" title="topic">
+                        private-{topic}
+                    </code>
+                    <button type="submit" className="primary" disabled={busy} data-testid="notify-button">
+                        {busy ? "Sending…" : "Notify"}
+                    </button>
+                </div>
+                {result ? (
+                    <p className={`result ${result.ok ? "result-ok" : "result-bad"}`} data-testid="notify-result">
+                        {result.text}
+                    </p>
+                ) : null}
+            </form>
+            <p className="fineprint">
+                The server calls <code>POST /rest/pusher/notify</code> with its API key, exactly like a microflow's Call
+                REST. The key never reaches this page.
+            </p>
+        </section>
+    );
+}
+
+function TipsCard(props: { boot: PlaygroundBootstrap }): ReactElement {
+    const { boot } = props;
+    const toggles: Array<{ label: string; active: boolean; href: string }> = [
+        {
+            label: "3 widgets",
+            active: boot.widgets > 1,
+            href: pageUrl({ [QUERY.widgets]: boot.widgets > 1 ? null : "3" })
+        },
+        {
+            label: "Slow action (2 s)",
+            active: boot.slowMs > 0,
+            href: pageUrl({ [QUERY.slowMs]: boot.slowMs > 0 ? null : "2000" })
+        },
+        {
+            label: "Ignore own notifications",
+            active: boot.ignoreOwn,
+            href: pageUrl({ [QUERY.ignoreOwn]: boot.ignoreOwn ? null : "1" })
+        },
+        {
+            label: "Topic by key attribute",
+            active: boot.topicMode === "key",
+            href: pageUrl({ [QUERY.topic]: boot.topicMode === "key" ? null : "key" })
+        }
+    ];
+    return (
+        <section className="card">
+            <header className="card-head">
+                <h2>Try it</h2>
+            </header>
+            <ol className="tips">
+                <li>
+                    Press <b>Notify</b>: the widget runs its action (see the action log).
+                </li>
+                <li>Open a second window and notify from one: both run the action at once.</li>
+                <li>
+                    Switch to <b>eve</b>: she may not read the object, so her subscription is refused.
+                </li>
+            </ol>
+            <div className="toggles">
+                {toggles.map(toggle => (
+                    <a key={toggle.label} className={`toggle ${toggle.active ? "on" : ""}`} href={toggle.href}>
+                        {toggle.label}
+                    </a>
+                ))}
+            </div>
+        </section>
+    );
+}
+
+function HowCard(props: { boot: PlaygroundBootstrap }): ReactElement {
+    const { boot } = props;
+    return (
+        <section className="card">
+            <header className="card-head">
+                <h2>How it works</h2>
+            </header>
+            <dl className="how">
+                <dt>Widget</dt>
+                <dd title={boot.widgetSource ?? ""}>
+                    {boot.widgetSource ? "the built module from the mpk" : "not built"}, loaded through an import map
+                </dd>
+                <dt>Subscribe</dt>
+                <dd>
+                    <code>/rest/pusher/auth</code> asks{" "}
+                    {boot.accessCheck === "fake-runtime" ? "the fake Mendix app" : "your Mendix app"}: john and mary may
+                    read every object, eve none
+                </dd>
+                <dt>Notify</dt>
+                <dd>
+                    <code>/rest/pusher/notify</code> reaches every page on the object, one WebSocket per page
+                </dd>
+            </dl>
+        </section>
+    );
+}
+
+function App(props: { boot: PlaygroundBootstrap }): ReactElement {
+    const { boot } = props;
+    const [component, setComponent] = useState<ComponentType<ListenWidgetProps> | null>(null);
+    const [loadProblem, setLoadProblem] = useState<string | null>(boot.widgetProblem);
+    const [objectGuid, setObjectGuid] = useState(boot.objectGuid);
+    const [loadingObject, setLoadingObject] = useState(false);
+    const [entries, setEntries] = useState<LogEntry[]>([]);
+    const [executing, setExecuting] = useState<Record<string, boolean>>({});
+    const executingRef = useRef<Record<string, boolean>>({});
+    const nextId = useRef(1);
+    const objectGuidRef = useRef(objectGuid);
+    objectGuidRef.current = objectGuid;
+
+    useEffect(() => {
+        if (!boot.widgetUrl) {
+            return;
+        }
+        import(/* @vite-ignore */ boot.widgetUrl).then(
+            (module: Record<string, unknown>) => {
+                const exported = (module.Listen ?? module.default) as ComponentType<ListenWidgetProps> | undefined;
+                if (typeof exported === "function" || (typeof exported === "object" && exported !== null)) {
+                    setComponent(() => exported);
+                } else {
+                    setLoadProblem(`${boot.widgetUrl} does not export a Listen component.`);
+                }
+            },
+            (error: unknown) => setLoadProblem(`Loading ${boot.widgetUrl} failed: ${String(error)}`)
+        );
+    }, [boot.widgetUrl]);
+
+    const items = useMemo(() => new Map(boot.objects.map(object => [object.guid, createObjectItem(object)])), [boot]);
+    const current = boot.objects.find(object => object.guid === objectGuid) ?? boot.objects[0];
+
+    const switchObject = (guid: string): void => {
+        if (guid === objectGuid) {
+            return;
+        }
+        setLoadingObject(true);
+        setObjectGuid(guid);
+        window.history.replaceState(null, "", pageUrl({ [QUERY.object]: guid }));
+        window.setTimeout(() => setLoadingObject(false), OBJECT_LOADING_MS);
+    };
+
+    const execute = useCallback(
+        (widget: string, action: string, variables: ListenActionVariables): void => {
+            const key = `${widget}|${action}`;
+            const entry: LogEntry = {
+                id: nextId.current++,
+                at: new Date(),
+                widget,
+                action,
+                objectGuid: objectGuidRef.current,
+                sender: variables?.sender,
+                changedDate:
+                    variables?.changedDate instanceof Date
+                        ? variables.changedDate.toISOString()
+                        : variables?.changedDate === undefined
+                          ? undefined
+                          : String(variables.changedDate),
+                data: variables?.data,
+                status: "running"
+            };
+            if (executingRef.current[key]) {
+                // Mendix actions are "disabled during execution": the client ignores the call.
+                console.debug(`[playground] ${action} in ${widget} is still executing; this execute() is ignored.`);
+                setEntries(list => [...list, { ...entry, status: "ignored" }]);
+                return;
+            }
+            executingRef.current[key] = true;
+            setEntries(list => [...list, entry]);
+            setExecuting(map => ({ ...map, [key]: true }));
+            window.setTimeout(() => {
+                executingRef.current[key] = false;
+                setExecuting(map => ({ ...map, [key]: false }));
+                setEntries(list => list.map(e => (e.id === entry.id ? { ...e, status: "done" } : e)));
+            }, boot.slowMs);
+        },
+        [boot.slowMs]
+    );
+
+    const widgetNames = useMemo(() => Array.from({ length: boot.widgets }, (_, i) => `listen${i + 1}`), [boot]);
+
+    const objectSource: DynamicValue<ObjectItem> = useMemo(
+        () => (loadingObject ? loading<ObjectItem>() : available(items.get(current.guid)!)),
+        [loadingObject, items, current.guid]
+    );
+    const topic: DynamicValue<string> | undefined = useMemo(() => {
+        if (boot.topicMode !== "key") {
+            return undefined;
+        }
+        return loadingObject || !current.keyTopic ? loading<string>() : available(current.keyTopic);
+    }, [boot.topicMode, loadingObject, current.keyTopic]);
+
+    // New ActionValue objects only when their isExecuting changes, as the Mendix client does.
+    const widgetProps = useMemo(
+        () =>
+            widgetNames.map((name): ListenWidgetProps => ({
+                name,
+                class: "",
+                style: undefined,
+                tabIndex: 0,
+                objectSource,
+                topic,
+                actions: boot.actions.map(actionName => ({
+                    actionName,
+                    action: actionValue<ListenActionVariables>(Boolean(executing[`${name}|${actionName}`]), variables =>
+                        execute(name, actionName, variables)
+                    )
+                })),
+                ignoreOwn: boot.ignoreOwn,
+                delay: boot.delay,
+                serverUrl: ""
+            })),
+        [widgetNames, objectSource, topic, executing, execute, boot]
+    );
+
+    const readable = boot.readable.includes(current.guid);
+    return (
+        <div className="page">
+            <header className="topbar">
+                <div className="brand">
+                    <span className="logo" aria-hidden="true">
+                        ◉
+                    </span>
+                    <div>
+                        <div className="brand-name">Notify &amp; Listen</div>
+                        <div className="brand-sub">Playground · fake Mendix app with the built Listen widget</div>
+                    </div>
+                </div>
+                <div className="account">
+                    <span className="whoami" data-testid="whoami">
+                        {boot.user ? (
+                            <>
+                                <span>
+                                    Signed in as <b>{boot.user.name}</b>
+                                </span>
+                                <span className="whoami-sub">{boot.user.fullName}</span>
+                            </>
+                        ) : (
+                            <>
+                                <span>Signed out</span>
+                                <span className="whoami-sub">no session: every subscription is refused</span>
+                            </>
+                        )}
+                    </span>
+                    <nav className="users" aria-label="Signed-in user">
+                        {boot.users.map(user => (
+                            <a
+                                key={user.name}
+                                href={pageUrl({ [QUERY.user]: user.name })}
+                                className={boot.user?.name === user.name ? "active" : ""}
+                                title={user.fullName}
+                            >
+                                {user.name}
+                            </a>
+                        ))}
+                        <a
+                            href={pageUrl({ [QUERY.user]: SIGNED_OUT })}
+                            className={boot.user === null ? "active" : ""}
+                            title="No session"
+                        >
+                            signed out
+                        </a>
+                    </nav>
+                </div>
+            </header>
+            <main className="grid">
+                <div className="column">
+                    <section className="card">
+                        <header className="card-head">
+                            <h2>Data view</h2>
+                            <div className="tabs" role="tablist" aria-label="Object shown">
+                                {boot.objects.map(object => (
+                                    <button
+                                        key={object.guid}
+                                        type="button"
+                                        role="tab"
+                                        aria-selected={object.guid === current.guid}
+                                        className={object.guid === current.guid ? "active" : ""}
+                                        data-object={object.guid}
+                                        onClick={() => switchObject(object.guid)}
+                                    >
+                                        {object.caption}
+                                    </button>
+                                ))}
+                            </div>
+                        </header>
+                        <ObjectCard object={current} readable={readable} loadingObject={loadingObject} />
+                        <div className="widgets">
+                            <div className="widgets-title">
+                                Listen widget{boot.widgets > 1 ? `s (${boot.widgets})` : ""}
+                                <span className="muted">
+                                    {" "}
+                                    · actions {boot.actions.join(", ")}
+                                    {boot.ignoreOwn ? " · ignores own notifications" : ""}
+                                    {boot.delay ? ` · delay ${boot.delay} ms` : ""}
+                                </span>
+                            </div>
+                            {loadProblem ? (
+                                <div className="problem" data-testid="widget-problem">
+                                    {loadProblem}
+                                </div>
+                            ) : component ? (
+                                widgetNames.map((name, index) => (
+                                    <WidgetSlot
+                                        key={name}
+                                        name={name}
+                                        component={component}
+                                        widgetProps={widgetProps[index]}
+                                    />
+                                ))
+                            ) : (
+                                <p className="muted">Loading the widget…</p>
+                            )}
+                        </div>
+                    </section>
+                    <ActionLog entries={entries} onClear={() => setEntries([])} slowMs={boot.slowMs} />
+                    <TipsCard boot={boot} />
+                </div>
+                <div className="column">
+                    <NotifyCard boot={boot} current={current} />
+                    <HowCard boot={boot} />
+                </div>
+            </main>
+        </div>
+    );
+}
+
+const container = document.getElementById("root");
+if (container) {
+    createRoot(container).render(<App boot={readBootstrap()} />);
+}

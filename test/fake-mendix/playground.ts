@@ -1,0 +1,301 @@
+/**
+ * The playground shown by `npm start` outside production: a page that mounts the BUILT Listen widget
+ * the way the Mendix client does, backed by the fake Mendix runtime (sessions, CSRF, object access).
+ *
+ * Wire it with `createApp(config, { extend: mountPlayground, accessCheckUrl: <this server> })`.
+ * Nothing is mounted when `config.playground` is false (always the case in production).
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import express, { type Request, type Response } from "express";
+import { z } from "zod";
+import { GUID_PATTERN, MAX_DATA_LENGTH } from "../../src/utils/protocol";
+import { DEFAULT_USER } from "./data";
+import { type PlaygroundBootstrap, QUERY, SIGNED_OUT } from "./client/bootstrap";
+import { renderPage } from "./page";
+import { type FakeMendix, type FakeSession, createFakeMendix } from "./runtime";
+import { REPO_ROOT, VENDOR_PREFIX, browserModules, importMap, providedSpecifiers } from "./vendor";
+import { WIDGET_MODULE, bareImports, findWidgetBuild } from "./widget-build";
+
+/** What the server passes to `extend` (structurally; see server/app.ts `AppOptions.extend`). */
+export interface PlaygroundContext {
+    config: { playground: boolean; mendixAppUrl?: string | null };
+    notifyApiKey: string;
+    logger: {
+        info(object: object, message?: string): void;
+        warn(object: object, message?: string): void;
+        error(object: object, message?: string): void;
+    };
+}
+
+export interface PlaygroundOptions {
+    /** The fake Mendix runtime; defaults to one runtime per process, so sessions survive a server restart. */
+    mendix?: FakeMendix;
+    /** Repository root holding `dist/` (default: this repository). */
+    root?: string;
+    /** Action names in the widget's action list. */
+    actions?: string[];
+}
+
+export const PLAYGROUND_PREFIX = "/playground/";
+export const WIDGET_PREFIX = "/playground/widget/";
+export const NOTIFY_PATH = "/playground/notify";
+export const DEFAULT_ACTIONS = ["refresh", "showMessage"];
+
+const CSS_FILE = path.join(REPO_ROOT, "test/fake-mendix/playground.css");
+const CONTENT_TYPES: Record<string, string> = {
+    ".mjs": "text/javascript; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".map": "application/json; charset=utf-8"
+};
+
+let processRuntime: FakeMendix | undefined;
+
+/** The process-wide fake Mendix runtime used by `mountPlayground`. */
+export function sharedFakeMendix(): FakeMendix {
+    processRuntime ??= createFakeMendix();
+    return processRuntime;
+}
+
+const notifySchema = z.object({
+    guid: z.string().regex(GUID_PATTERN),
+    topicMode: z.enum(["default", "key"]).default("default"),
+    action: z.string().min(1).max(200),
+    data: z.string().max(MAX_DATA_LENGTH).optional(),
+    sender: z.string().max(200).optional(),
+    count: z.number().int().min(1).max(100).default(1)
+});
+
+function intParam(value: unknown, fallback: number, min: number, max: number): number {
+    const number = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : fallback;
+    return Math.min(max, Math.max(min, number));
+}
+
+function flagParam(value: unknown): boolean {
+    return value === "1" || value === "true" || value === "yes";
+}
+
+function selfBaseUrl(req: Request): string {
+    const address = req.socket.localAddress ?? "127.0.0.1";
+    const host = address.includes(":") ? `[${address}]` : address;
+    return `http://${host}:${req.socket.localPort}`;
+}
+
+/** Signs the browser in as `?user=` (default: its current session, else john); `?user=anonymous` signs out. */
+function resolveSession(mendix: FakeMendix, req: Request, res: Response): FakeSession | undefined {
+    const requested = typeof req.query[QUERY.user] === "string" ? (req.query[QUERY.user] as string) : undefined;
+    let session = mendix.sessionFromRequest(req);
+    if (requested === SIGNED_OUT) {
+        if (session) {
+            mendix.destroySession(session.token);
+        }
+        mendix.clearSessionCookie(res);
+        return undefined;
+    }
+    const wanted =
+        requested !== undefined && mendix.findUser(requested) ? requested : (session?.user.name ?? DEFAULT_USER);
+    if (!session || session.user.name !== wanted) {
+        if (session) {
+            mendix.destroySession(session.token);
+        }
+        session = mendix.createSession(wanted);
+        mendix.setSessionCookie(res, session);
+    }
+    return session;
+}
+
+function describeWidget(
+    root: string
+): Pick<PlaygroundBootstrap, "widgetUrl" | "widgetCssUrl" | "widgetProblem" | "widgetSource"> {
+    let build;
+    try {
+        build = findWidgetBuild(root);
+    } catch (error) {
+        return {
+            widgetUrl: null,
+            widgetCssUrl: null,
+            widgetSource: null,
+            widgetProblem: `Reading the widget build failed: ${error}`
+        };
+    }
+    if (!build) {
+        return {
+            widgetUrl: null,
+            widgetCssUrl: null,
+            widgetSource: null,
+            widgetProblem:
+                "The Listen widget is not built yet. Run `npm run build` (it writes dist/), then reload this page."
+        };
+    }
+    const source = build.read(WIDGET_MODULE)?.toString("utf8") ?? "";
+    const provided = new Set(providedSpecifiers());
+    const missing = bareImports(source).filter(specifier => !provided.has(specifier));
+    const css = build.files.find(file => file.endsWith(".css"));
+    return {
+        widgetUrl: WIDGET_PREFIX + WIDGET_MODULE,
+        widgetCssUrl: css ? WIDGET_PREFIX + css : null,
+        widgetSource: build.source,
+        widgetProblem: missing.length
+            ? `The built widget imports ${missing.join(", ")}, which the playground does not provide yet.`
+            : null
+    };
+}
+
+/** A playground mount function bound to a fake Mendix runtime (tests pass their own). */
+export function createPlayground(
+    options: PlaygroundOptions = {}
+): (app: express.Express, ctx: PlaygroundContext) => void {
+    const root = options.root ?? REPO_ROOT;
+    const actions = options.actions ?? DEFAULT_ACTIONS;
+    return (app, ctx) => {
+        if (!ctx.config.playground) {
+            return;
+        }
+        const mendix = options.mendix ?? sharedFakeMendix();
+        if (ctx.config.mendixAppUrl) {
+            ctx.logger.warn(
+                { mendixAppUrl: ctx.config.mendixAppUrl },
+                "MENDIX_APP_URL is set: access checks go to that app, so playground sessions are not accepted"
+            );
+        } else {
+            app.use(mendix.router);
+        }
+        // Build the browser modules in the background so the first page load is fast.
+        browserModules().catch((error: unknown) =>
+            ctx.logger.error({ err: error }, "building the playground's browser modules failed")
+        );
+
+        app.get("/", (req, res) => {
+            const session = resolveSession(mendix, req, res);
+            const objects = [...mendix.objects];
+            const requestedObject = req.query[QUERY.object];
+            const object = objects.find(candidate => candidate.guid === requestedObject) ?? objects[0];
+            const userIndex = session ? mendix.users.indexOf(session.user) : -1;
+            const bootstrap: PlaygroundBootstrap = {
+                user: session ? { name: session.user.name, fullName: session.user.fullName } : null,
+                csrfToken: session?.csrfToken ?? "",
+                users: mendix.users.map(user => ({ name: user.name, fullName: user.fullName })),
+                objects,
+                readable: session ? objects.filter(o => mendix.canRead(session.user, o)).map(o => o.guid) : [],
+                objectGuid: object.guid,
+                widgets: intParam(req.query[QUERY.widgets], 1, 1, 6),
+                ignoreOwn: flagParam(req.query[QUERY.ignoreOwn]),
+                delay: intParam(req.query[QUERY.delay], 0, 0, 60_000),
+                slowMs: intParam(req.query[QUERY.slowMs], 0, 0, 60_000),
+                topicMode: req.query[QUERY.topic] === "key" ? "key" : "default",
+                actions,
+                accessCheck: ctx.config.mendixAppUrl ? "mendix-app" : "fake-runtime",
+                ...describeWidget(root)
+            };
+            res.set("Cache-Control", "no-store");
+            res.type("html").send(
+                renderPage({
+                    importMap: importMap(),
+                    session: {
+                        userName: session?.user.name ?? null,
+                        userGuid: String(2533274790395905 + Math.max(0, userIndex)),
+                        roles: session ? ["User"] : [],
+                        csrfToken: session?.csrfToken ?? ""
+                    },
+                    bootstrap,
+                    appUrl: VENDOR_PREFIX + "app.js",
+                    cssUrl: PLAYGROUND_PREFIX + "playground.css"
+                })
+            );
+        });
+
+        app.get(PLAYGROUND_PREFIX + "playground.css", (_req, res) => {
+            res.set("Cache-Control", "no-cache");
+            res.type("text/css").send(readFileSync(CSS_FILE, "utf8"));
+        });
+
+        app.get(VENDOR_PREFIX + ":file", async (req, res) => {
+            const modules = await browserModules();
+            const module = modules.get(String(req.params.file));
+            if (!module) {
+                res.status(404).json({ error: { code: "not_found", message: "No such playground module." } });
+                return;
+            }
+            res.set("Cache-Control", "no-cache");
+            res.type(module.contentType).send(module.body);
+        });
+
+        app.get(WIDGET_PREFIX + ":file", (req, res) => {
+            const file = String(req.params.file);
+            const build = findWidgetBuild(root);
+            const content = build?.read(file);
+            if (!content) {
+                res.status(404).json({
+                    error: { code: "not_found", message: "The widget is not built: run `npm run build`." }
+                });
+                return;
+            }
+            res.set("Cache-Control", "no-store");
+            res.type(CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream").send(content);
+        });
+
+        // What a microflow does with Call REST: POST /rest/pusher/notify with the Bearer API key.
+        app.post(NOTIFY_PATH, express.json({ limit: "64kb" }), async (req, res) => {
+            const parsed = notifySchema.safeParse(req.body);
+            if (!parsed.success) {
+                res.status(400).json({
+                    error: {
+                        code: "invalid_request",
+                        message: "Expected { guid, action, data?, sender?, count?, topicMode? }.",
+                        details: parsed.error.issues.map(issue => ({
+                            path: issue.path.join("."),
+                            message: issue.message
+                        }))
+                    }
+                });
+                return;
+            }
+            const input = parsed.data;
+            const object = mendix.findObject(input.guid);
+            if (!object) {
+                res.status(400).json({ error: { code: "invalid_request", message: "Unknown object." } });
+                return;
+            }
+            const target =
+                input.topicMode === "key" && object.keyTopic
+                    ? { topic: object.keyTopic }
+                    : { entity: object.entity, guid: object.guid };
+            const notification = {
+                ...target,
+                action: input.action,
+                sender: input.sender ?? "",
+                changedDate: new Date().toISOString(),
+                ...(input.data ? { data: input.data } : {})
+            };
+            const batch = input.count > 1;
+            const url = selfBaseUrl(req) + (batch ? "/rest/pusher/notify/batch" : "/rest/pusher/notify");
+            const body = batch
+                ? { notifications: Array.from({ length: input.count }, () => notification) }
+                : notification;
+            try {
+                const response = await fetch(url, {
+                    method: "POST",
+                    headers: { Authorization: `Bearer ${ctx.notifyApiKey}`, "Content-Type": "application/json" },
+                    body: JSON.stringify(body),
+                    signal: AbortSignal.timeout(10_000)
+                });
+                const text = await response.text();
+                res.status(response.status).type("application/json").send(text);
+            } catch (error) {
+                ctx.logger.warn({ err: error }, "playground notify failed");
+                res.status(502).json({ error: { code: "broker_error", message: `Notify failed: ${String(error)}` } });
+            }
+        });
+
+        ctx.logger.info(
+            { widget: findWidgetBuild(root)?.source ?? "not built (run npm run build)" },
+            "playground mounted at /"
+        );
+    };
+}
+
+/** Mounts the playground with the process-wide fake Mendix runtime (what `npm start` uses). */
+export function mountPlayground(app: express.Express, ctx: PlaygroundContext): void {
+    createPlayground()(app, ctx);
+}

@@ -1,0 +1,246 @@
+/**
+ * A small fake of the Mendix runtime, faithful to the access-check contract in DESIGN.md:
+ * users, sessions in an HttpOnly cookie, one CSRF token per session, objects with per-user read
+ * access, and the published REST operation `POST /rest/notifylisten/v1/access`.
+ *
+ * Usable on its own (mount `router` on any express app) or through the playground.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import express, { type Request, type Response } from "express";
+import { z } from "zod";
+import { ENTITY_NAME_PATTERN, GUID_PATTERN, channelForTopic } from "../../src/utils/protocol";
+import { DEMO_OBJECTS, DEMO_USERS, type DemoObject, type DemoUser } from "./data";
+
+/** Path of the access check operation, relative to the Mendix app's base URL. */
+export const ACCESS_CHECK_PATH = "/rest/notifylisten/v1/access";
+/** The Mendix runtime's session cookie. */
+export const SESSION_COOKIE = "XASSESSIONID";
+/** Header carrying the CSRF token, as the Mendix client sends it. */
+export const CSRF_HEADER = "x-csrf-token";
+
+export interface FakeSession {
+    token: string;
+    csrfToken: string;
+    user: DemoUser;
+    createdAt: Date;
+}
+
+/** One answered access check, kept for tests and for the playground's diagnostics. */
+export interface AccessCheckRecord {
+    at: Date;
+    status: 200 | 400 | 401 | 403;
+    user: string | null;
+    channel?: string;
+    topic?: string;
+    /** GUID of the resolved object, when the topic named one that exists. */
+    guid?: string;
+}
+
+export interface FakeMendixOptions {
+    users?: readonly DemoUser[];
+    objects?: readonly DemoObject[];
+    /** Answer every access check after this many milliseconds (to test timeouts). */
+    accessDelayMs?: number;
+    /** Keep at most this many access check records (default 200). */
+    accessLogLimit?: number;
+}
+
+export interface FakeMendix {
+    /** Serves `POST /rest/notifylisten/v1/access`. */
+    router: express.Router;
+    users: readonly DemoUser[];
+    objects: readonly DemoObject[];
+    /** Most recent access checks, oldest first. */
+    accessLog: AccessCheckRecord[];
+    findUser(name: string): DemoUser | undefined;
+    findObject(guid: string): DemoObject | undefined;
+    /** The object a topic names: `Module.Entity.guid`, or a custom key topic. */
+    resolveTopic(topic: string): DemoObject | undefined;
+    canRead(user: DemoUser, object: DemoObject): boolean;
+    /** Signs a user in; throws for unknown users. */
+    createSession(userName: string): FakeSession;
+    destroySession(token: string): void;
+    /** The session of a request's cookie, if it is still valid. */
+    sessionFromRequest(req: Request): FakeSession | undefined;
+    /** `Cookie` header value for a session (for server-side callers and tests). */
+    cookieHeader(session: FakeSession): string;
+    setSessionCookie(res: Response, session: FakeSession): void;
+    clearSessionCookie(res: Response): void;
+}
+
+const accessRequestSchema = z.object({
+    channel: z.string().min(1).max(200),
+    topic: z.string().min(1).max(200)
+});
+
+/** Reads one cookie from a Cookie header. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+    if (!header) {
+        return undefined;
+    }
+    for (const part of header.split(";")) {
+        const index = part.indexOf("=");
+        if (index > 0 && part.slice(0, index).trim() === name) {
+            return decodeURIComponent(part.slice(index + 1).trim());
+        }
+    }
+    return undefined;
+}
+
+function sameSecret(a: string, b: string): boolean {
+    const left = Buffer.from(a);
+    const right = Buffer.from(b);
+    return left.length === right.length && timingSafeEqual(left, right);
+}
+
+function errorBody(code: string, message: string, details?: unknown): object {
+    return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Reads the JSON body whether or not an upstream body parser already ran. */
+function readJsonBody(req: Request): { ok: true; value: unknown } | { ok: false } {
+    const body: unknown = req.body;
+    if (typeof body === "string") {
+        try {
+            return { ok: true, value: JSON.parse(body) };
+        } catch {
+            return { ok: false };
+        }
+    }
+    if (Buffer.isBuffer(body)) {
+        try {
+            return { ok: true, value: JSON.parse(body.toString("utf8")) };
+        } catch {
+            return { ok: false };
+        }
+    }
+    return body === undefined ? { ok: false } : { ok: true, value: body };
+}
+
+export function createFakeMendix(options: FakeMendixOptions = {}): FakeMendix {
+    const users = options.users ?? DEMO_USERS;
+    const objects = options.objects ?? DEMO_OBJECTS;
+    const accessLogLimit = options.accessLogLimit ?? 200;
+    const sessions = new Map<string, FakeSession>();
+    const accessLog: AccessCheckRecord[] = [];
+
+    const findUser = (name: string): DemoUser | undefined => users.find(user => user.name === name);
+    const findObject = (guid: string): DemoObject | undefined => objects.find(object => object.guid === guid);
+
+    const resolveTopic = (topic: string): DemoObject | undefined => {
+        const custom = objects.find(object => object.keyTopic === topic);
+        if (custom) {
+            return custom;
+        }
+        const dot = topic.lastIndexOf(".");
+        const entity = topic.slice(0, dot);
+        const guid = topic.slice(dot + 1);
+        if (dot <= 0 || !ENTITY_NAME_PATTERN.test(entity) || !GUID_PATTERN.test(guid)) {
+            return undefined;
+        }
+        const object = findObject(guid);
+        return object && object.entity === entity ? object : undefined;
+    };
+
+    const canRead = (user: DemoUser, object: DemoObject): boolean =>
+        user.access === "all" || user.access.includes(object.guid);
+
+    const createSession = (userName: string): FakeSession => {
+        const user = findUser(userName);
+        if (!user) {
+            throw new Error(`Unknown demo user "${userName}".`);
+        }
+        const session: FakeSession = {
+            token: randomBytes(24).toString("base64url"),
+            csrfToken: randomBytes(24).toString("base64url"),
+            user,
+            createdAt: new Date()
+        };
+        sessions.set(session.token, session);
+        return session;
+    };
+
+    const sessionFromRequest = (req: Request): FakeSession | undefined => {
+        const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+        return token === undefined ? undefined : sessions.get(token);
+    };
+
+    const record = (entry: Omit<AccessCheckRecord, "at">): void => {
+        accessLog.push({ at: new Date(), ...entry });
+        if (accessLog.length > accessLogLimit) {
+            accessLog.splice(0, accessLog.length - accessLogLimit);
+        }
+    };
+
+    const router = express.Router();
+    router.post(ACCESS_CHECK_PATH, express.text({ type: () => true, limit: "16kb" }), async (req, res) => {
+        if (options.accessDelayMs) {
+            await new Promise(resolve => setTimeout(resolve, options.accessDelayMs));
+        }
+        res.set("Cache-Control", "no-store");
+        // Published REST operation with "authentication: active session": session first, then CSRF.
+        const session = sessionFromRequest(req);
+        const csrf = req.get(CSRF_HEADER);
+        if (!session || csrf === undefined || !sameSecret(csrf, session.csrfToken)) {
+            record({ status: 401, user: null });
+            res.status(401).json(
+                errorBody(
+                    "not_authenticated",
+                    session ? "The CSRF token does not match the session." : "There is no active session."
+                )
+            );
+            return;
+        }
+        const body = readJsonBody(req);
+        const parsed = body.ok ? accessRequestSchema.safeParse(body.value) : undefined;
+        if (!parsed?.success) {
+            record({ status: 400, user: session.user.name });
+            res.status(400).json(
+                errorBody(
+                    "invalid_request",
+                    "Expected a JSON body { channel, topic }.",
+                    parsed?.error.issues.map(issue => ({ path: issue.path.join("."), message: issue.message }))
+                )
+            );
+            return;
+        }
+        const { channel, topic } = parsed.data;
+        if (channel !== channelForTopic(topic)) {
+            record({ status: 400, user: session.user.name, channel, topic });
+            res.status(400).json(errorBody("invalid_request", `The channel must be "${channelForTopic(topic)}".`));
+            return;
+        }
+        const object = resolveTopic(topic);
+        if (!object || !canRead(session.user, object)) {
+            // Never 404: a missing object and a forbidden one look the same to the caller.
+            record({ status: 403, user: session.user.name, channel, topic, guid: object?.guid });
+            res.status(403).json(errorBody("forbidden", "You may not read this object."));
+            return;
+        }
+        record({ status: 200, user: session.user.name, channel, topic, guid: object.guid });
+        res.status(200).json({ user: session.user.name });
+    });
+
+    return {
+        router,
+        users,
+        objects,
+        accessLog,
+        findUser,
+        findObject,
+        resolveTopic,
+        canRead,
+        createSession,
+        destroySession: token => {
+            sessions.delete(token);
+        },
+        sessionFromRequest,
+        cookieHeader: session => `${SESSION_COOKIE}=${encodeURIComponent(session.token)}`,
+        setSessionCookie: (res, session) => {
+            res.cookie(SESSION_COOKIE, session.token, { httpOnly: true, sameSite: "lax", path: "/" });
+        },
+        clearSessionCookie: res => {
+            res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: "lax", path: "/" });
+        }
+    };
+}
