@@ -59,7 +59,7 @@ export function resolveTopic(
         return {
             status: "error",
             message:
-                "The Listen widget cannot find out the entity of the object to listen to in this Mendix version; set the Topic property (for example 'Module.Entity.' + an attribute that identifies the object)."
+                "The Listen widget cannot find out the entity of the object to listen to in this Mendix version; set the Topic property (for example 'Sales.Order.number.' + toString($currentObject/OrderNumber), the same topic the microflow notifies)."
         };
     }
     return ready(defaultTopic(entity, object.value.id));
