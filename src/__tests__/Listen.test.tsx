@@ -4,13 +4,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ListenContainerProps } from "../../typings/ListenProps";
 import { ConnectionManagerContext } from "../hooks/connectionContext";
 import { Listen } from "../Listen";
-import { ConnectionManager } from "../utils/connection";
+import { ConnectionManager, LINGER_MS } from "../utils/connection";
 import { SETTLE_MS } from "../utils/dispatcher";
 import {
     actionEntry,
     actionValue,
     dynamic,
     listenProps,
+    loading,
     objectSource,
     unavailable,
     withFlags,
@@ -209,9 +210,12 @@ describe("Listen widget", () => {
 
         unmount();
         await flush();
-
         expect(channel?.handlerCount).toBe(0);
         expect(pusher.unsubscribed).toEqual([ORDER_CHANNEL]);
+        // The socket lingers for a grace period (a data view switching objects reuses it), then closes.
+        expect(pusher.disconnected).toBe(false);
+        await flush(LINGER_MS);
+
         expect(pusher.disconnected).toBe(true);
         expect(manager.connectionCount).toBe(0);
         expect(vi.getTimerCount()).toBe(0);
@@ -239,8 +243,26 @@ describe("Listen widget", () => {
         await flush();
         expect(client().disconnected).toBe(false);
         unmount();
-        await flush();
+        await flush(LINGER_MS);
         expect(client().disconnected).toBe(true);
+        expect(pushers.clients).toHaveLength(1);
+    });
+
+    it("keeps the socket when the data view switches objects through 'loading'", async () => {
+        const { wrap, pushers, client } = setup();
+        const { container, rerender } = render(wrap(<Listen {...listenProps()} />));
+        await flush();
+        rerender(wrap(<Listen {...listenProps({ objectSource: loading() })} />));
+        await flush(60);
+        expect(statusElement(container).dataset.listenState).toBe("loading");
+        rerender(wrap(<Listen {...listenProps({ objectSource: objectSource("281474976710658", "Sales.Order") })} />));
+        await flush();
+        expect(pushers.clients).toHaveLength(1);
+        expect(client().disconnected).toBe(false);
+        expect(client().connectCalls).toBe(1);
+        expect(client().unsubscribed).toEqual([ORDER_CHANNEL]);
+        expect(statusElement(container).dataset.listenState).toBe("listening");
+        expect(statusElement(container).dataset.listenChannel).toBe("private-Sales.Order.281474976710658");
     });
 
     it("shows 'not signed in' inline and in the console when auth answers 401", async () => {

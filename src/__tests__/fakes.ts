@@ -2,7 +2,10 @@
  * A minimal, faithful stand-in for pusher-js behind the ConnectionManager's injection point, plus a fake `fetch`
  * for the key and auth endpoints. The fake follows pusher-js 8: subscribe() on a connected client authorizes through
  * `channelAuthorization.customHandler`, then emits `pusher:subscription_succeeded` or `pusher:subscription_error`
- * on the channel; global handlers see every event; unsubscribe() of a pending channel only cancels it.
+ * on the channel; global handlers see every event; unsubscribe() of a pending channel only cancels it. Connecting
+ * follows pusher-js too: connect() is a no-op while connecting or connected, an attempt succeeds (asynchronously) only
+ * while `reachable`, otherwise it hangs like pusher-js waiting out its transport timeout; disconnect() forgets no
+ * channel, and every channel is subscribed again on "connected".
  */
 import type { Options } from "pusher-js";
 import type { ChannelLike, PusherLike } from "../utils/connection";
@@ -110,9 +113,16 @@ export class FakePusher implements PusherLike {
     readonly authorizations: string[] = [];
     readonly sentAuth = new Map<string, string>();
     readonly unsubscribed: string[] = [];
-    state: "connecting" | "connected" | "unavailable" | "disconnected" = "connecting";
+    state: "initialized" | "connecting" | "connected" | "unavailable" | "disconnected" = "initialized";
     disconnected = false;
+    /** Whether a connection attempt can reach the server; while false, attempts hang in "connecting". */
+    reachable = true;
+    /** Calls of connect() and disconnect() (the constructor's own connect() included). */
+    connectCalls = 0;
+    disconnectCalls = 0;
     readonly socketId = "123.456";
+    /** Identifies the current connection attempt, so a stale one never completes. */
+    private attempt = 0;
 
     readonly connection = {
         bind: (event: string, callback: Callback): void => {
@@ -122,10 +132,58 @@ export class FakePusher implements PusherLike {
 
     constructor(
         readonly key: string,
-        readonly options: Options
+        readonly options: Options,
+        reachable = true
     ) {
-        // pusher-js connects asynchronously after construction.
-        queueMicrotask(() => this.setState("connected"));
+        this.reachable = reachable;
+        // pusher-js starts connecting on construction and connects asynchronously.
+        this.connect();
+    }
+
+    connect(): void {
+        if (this.state === "connecting" || this.state === "connected") {
+            return;
+        }
+        this.connectCalls++;
+        this.disconnected = false;
+        this.setState("connecting");
+        this.attemptConnection();
+    }
+
+    private attemptConnection(): void {
+        const attempt = ++this.attempt;
+        if (!this.reachable) {
+            return;
+        }
+        queueMicrotask(() => {
+            if (attempt === this.attempt && this.state === "connecting") {
+                this.setState("connected");
+            }
+        });
+    }
+
+    /**
+     * The server closes the socket with `code` (4200 = restart): pusher-js reports the error and retries at once
+     * (that attempt succeeds only while `reachable`).
+     */
+    drop(code = 4200): void {
+        this.emitConnection("error", { type: "WebSocketError", error: { type: "PusherError", data: { code } } });
+        this.setState("connecting");
+        this.attemptConnection();
+    }
+
+    /** pusher-js's own late retry succeeds (after its transport timeout). */
+    recover(): void {
+        if (this.state !== "connected" && !this.disconnected) {
+            this.attempt++;
+            this.setState("connected");
+        }
+    }
+
+    emitConnection(event: string, data: unknown): void {
+        for (const callback of [...(this.connectionHandlers.get(event) ?? [])]) {
+            callback(data);
+        }
     }
 
     setState(state: FakePusher["state"]): void {
@@ -133,6 +191,10 @@ export class FakePusher implements PusherLike {
             return;
         }
         const previous = this.state;
+        if (previous === state) {
+            // pusher-js reports changes only.
+            return;
+        }
         this.state = state;
         for (const callback of this.connectionHandlers.get("state_change") ?? []) {
             callback({ previous, current: state });
@@ -179,6 +241,8 @@ export class FakePusher implements PusherLike {
     }
 
     disconnect(): void {
+        this.disconnectCalls++;
+        this.attempt++;
         this.disconnected = true;
         this.setState("disconnected");
     }
@@ -193,13 +257,16 @@ export class FakePusher implements PusherLike {
     }
 }
 
-/** Collects every client the manager creates. */
-export function fakePusherFactory(): { clients: FakePusher[]; create: (key: string, options: Options) => FakePusher } {
+/** Collects every client the manager creates; `reachable: false` makes their first connection attempt hang. */
+export function fakePusherFactory(settings: { reachable?: boolean } = {}): {
+    clients: FakePusher[];
+    create: (key: string, options: Options) => FakePusher;
+} {
     const clients: FakePusher[] = [];
     return {
         clients,
         create: (key, options) => {
-            const client = new FakePusher(key, options);
+            const client = new FakePusher(key, options, settings.reachable ?? true);
             clients.push(client);
             return client;
         }

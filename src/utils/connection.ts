@@ -1,7 +1,7 @@
 import Pusher, { type Options } from "pusher-js";
 import { requestChannelAuthorization, type ChannelAuthorization } from "./auth";
 import { fetchClientConfig, type ClientConfig, type FetchLike } from "./clientConfig";
-import { ListenError, retryDelay } from "./errors";
+import { backoffDelay, ListenError, retryDelay } from "./errors";
 import type { ServerEndpoints } from "./server";
 import { getCsrfToken } from "./session";
 
@@ -18,8 +18,12 @@ export interface ChannelLike {
 export interface PusherLike {
     subscribe(channel: string): ChannelLike;
     unsubscribe(channel: string): void;
+    /** Opens the socket (pusher-js: a no-op while connecting or connected). */
+    connect(): void;
+    /** Closes the socket; the channels stay known and are subscribed again after the next `connect()`. */
     disconnect(): void;
     connection: {
+        /** `state_change` ({ previous, current }) and `error` are the events the manager listens to. */
         bind(event: string, callback: (data: unknown) => void): unknown;
     };
 }
@@ -31,6 +35,32 @@ export interface ConnectionManagerDeps {
     createPusher: CreatePusher;
     fetch: FetchLike;
     getCsrfToken: () => string | undefined;
+    /** A number in [0, 1) for the reconnect jitter; `Math.random` unless a test pins it. */
+    random: () => number;
+    /** How long a connection without channels stays open; `LINGER_MS` unless a test shortens it. */
+    lingerMs: number;
+}
+
+/**
+ * How long the connection stays open after its last channel left. A data view that switches objects drops the old
+ * object's subscription while the new object loads; within this grace period the new subscription reuses the socket.
+ */
+export const LINGER_MS = 3000;
+
+/** First delay of the manager's own reconnect after the socket was lost; doubles per attempt up to the cap. */
+export const RECONNECT_BASE_MS = 500;
+export const RECONNECT_CAP_MS = 15_000;
+
+/** Failed reconnect attempts (about 3.5 s of outage) before the widgets show "reconnecting" instead of "connecting". */
+const RECONNECT_ATTEMPTS_BEFORE_NOTICE = 3;
+
+/**
+ * Delay before reconnect attempt `attempt` (from 0): 0.5 s, 1 s, 2 s, 4 s … capped at 15 s, each spread by ±25 %
+ * (`random` in [0, 1)) so that the pages of a restarted server do not all come back in the same millisecond.
+ */
+export function reconnectDelay(attempt: number, random: () => number = Math.random): number {
+    const nominal = backoffDelay(attempt, RECONNECT_BASE_MS, RECONNECT_CAP_MS);
+    return Math.min(RECONNECT_CAP_MS, Math.round(nominal * (0.75 + 0.5 * random())));
 }
 
 /** What a widget hears about its channel. */
@@ -66,17 +96,33 @@ interface Connection {
     readonly endpoints: ServerEndpoints;
     readonly channels: Map<string, ChannelEntry>;
     pusher?: PusherLike;
+    /** The client configuration, kept when it arrived after every channel had left (no socket opened for nobody). */
+    config?: ClientConfig;
     /** Set while the client configuration cannot be loaded (or the socket cannot connect at all). */
     problem?: SubscriptionStatus & { state: "retrying" | "error" };
     configAttempt: number;
     configTimer?: ReturnType<typeof setTimeout>;
+    /** The socket's last state as pusher-js reported it. */
+    state: string;
+    /** The socket was lost (left "connected", went "unavailable" or reported an error) and is not connected yet. */
+    lost: boolean;
+    /** Reconnect attempts of the manager since the socket was last connected. */
+    reconnectAttempt: number;
+    reconnectTimer?: ReturnType<typeof setTimeout>;
+    reconnectInMs?: number;
+    /** True while the manager itself calls `disconnect()` + `connect()`: that "disconnected" is not a teardown. */
+    reconnecting: boolean;
+    /** Runs out the grace period after the last channel left, then disconnects. */
+    lingerTimer?: ReturnType<typeof setTimeout>;
 }
 
 function defaultDeps(): ConnectionManagerDeps {
     return {
         createPusher: (key, options) => new Pusher(key, options),
         fetch: (input, init) => globalThis.fetch(input, init),
-        getCsrfToken
+        getCsrfToken,
+        random: Math.random,
+        lingerMs: LINGER_MS
     };
 }
 
@@ -103,9 +149,15 @@ function isInternalEvent(event: string): boolean {
 
 /**
  * One pusher-js connection per page and server, shared by all Listen widgets. Channels are reference counted: the
- * first widget on a channel subscribes, the last one out unsubscribes, and the last channel out disconnects (at the
- * end of the current task, so a widget that only changes its topic keeps the connection). Every
+ * first widget on a channel subscribes, the last one out unsubscribes, and the last channel out disconnects after a
+ * grace period (`LINGER_MS`), so a widget that changes its topic or switches objects keeps the connection. Every
  * widget registers its own listener, so one widget leaving never removes another widget's handlers.
+ *
+ * Reconnecting: pusher-js reconnects by itself, but when its first try meets a closed port (a server restart) it
+ * waits out a 15 s transport timeout before the next one. So when the socket is lost the manager also checks with
+ * backoff (`reconnectDelay`) and, if pusher-js is still not connected by then, restarts the attempt
+ * (`disconnect()` + `connect()`); pusher-js subscribes every channel again once connected. A connection that
+ * comes back by itself stops the checks; a connection without channels is never reconnected.
  */
 export class ConnectionManager {
     private readonly deps: ConnectionManagerDeps;
@@ -115,7 +167,7 @@ export class ConnectionManager {
         this.deps = { ...defaultDeps(), ...deps };
     }
 
-    /** Number of open (or opening) connections; one per server URL in use. */
+    /** Number of open (or opening, or lingering) connections; one per server URL in use. */
     get connectionCount(): number {
         return this.connections.size;
     }
@@ -129,11 +181,20 @@ export class ConnectionManager {
     subscribe(endpoints: ServerEndpoints, channelName: string, listener: ChannelListener): () => void {
         let connection = this.connections.get(endpoints.base);
         if (connection === undefined) {
-            connection = { endpoints, channels: new Map(), configAttempt: 0 };
+            connection = {
+                endpoints,
+                channels: new Map(),
+                configAttempt: 0,
+                state: "initialized",
+                lost: false,
+                reconnectAttempt: 0,
+                reconnecting: false
+            };
             this.connections.set(endpoints.base, connection);
             this.loadConfig(connection);
         }
         const conn = connection;
+        this.clearLinger(conn);
         let entry = conn.channels.get(channelName);
         const isNew = entry === undefined;
         if (entry === undefined) {
@@ -142,8 +203,14 @@ export class ConnectionManager {
         }
         entry.listeners.add(listener);
         listener.onStatus(this.statusOf(conn, entry));
-        if (isNew && conn.pusher !== undefined) {
+        if (conn.pusher === undefined && conn.config !== undefined) {
+            const config = conn.config;
+            conn.config = undefined;
+            this.connect(conn, config);
+        } else if (isNew && conn.pusher !== undefined) {
             this.subscribeChannel(conn, entry);
+            // The socket may have been lost while the connection lingered without channels: recover it now.
+            this.scheduleReconnect(conn);
         }
 
         let active = true;
@@ -197,6 +264,11 @@ export class ConnectionManager {
                 }
                 conn.problem = undefined;
                 conn.configAttempt = 0;
+                if (conn.channels.size === 0) {
+                    // Every widget left while the configuration loaded: open the socket only if one comes back.
+                    conn.config = config;
+                    return;
+                }
                 this.connect(conn, config);
             },
             (failure: unknown) => {
@@ -246,6 +318,7 @@ export class ConnectionManager {
         }
         conn.pusher = pusher;
         pusher.connection.bind("state_change", data => this.onConnectionState(conn, data));
+        pusher.connection.bind("error", () => this.onConnectionError(conn));
         for (const entry of conn.channels.values()) {
             this.subscribeChannel(conn, entry);
         }
@@ -255,24 +328,29 @@ export class ConnectionManager {
         if (!this.isCurrent(conn)) {
             return;
         }
-        const current = (data as { current?: unknown } | null)?.current;
-        if (current === "unavailable") {
-            conn.problem = {
-                state: "retrying",
-                error: new ListenError(
-                    "key-unreachable",
-                    `Lost the connection to the Notify & Listen server (${conn.endpoints.base}); reconnecting.`,
-                    { retryable: true }
-                )
-            };
-        } else if (current === "failed") {
-            conn.problem = {
-                state: "error",
-                error: new ListenError("key-unreachable", "This browser cannot open a WebSocket connection.")
-            };
-        } else {
-            conn.problem = undefined;
+        const value = (data as { current?: unknown } | null)?.current;
+        const current = typeof value === "string" ? value : "unknown";
+        if (conn.reconnecting && current === "disconnected") {
+            // The manager's own restart of the attempt: `connect()` follows at once.
+            return;
         }
+        const previous = conn.state;
+        conn.state = current;
+        if (current === "connected") {
+            this.stopReconnect(conn);
+        } else if (current === "connecting" || current === "unavailable") {
+            if (previous === "connected" || current === "unavailable") {
+                conn.lost = true;
+            }
+            if (conn.lost) {
+                this.scheduleReconnect(conn);
+            }
+        } else {
+            // "failed" (no WebSocket in this browser) or "disconnected" by pusher-js itself (the server refused the
+            // connection): trying again would not help.
+            this.stopReconnect(conn);
+        }
+        conn.problem = this.connectionProblem(conn);
         if (current !== "connected") {
             // pusher-js resubscribes every channel after reconnecting; until then nothing arrives.
             for (const entry of conn.channels.values()) {
@@ -282,6 +360,103 @@ export class ConnectionManager {
             }
         }
         this.notifyAll(conn);
+    }
+
+    /** pusher-js reports a socket error (a close code such as 4200 on a server restart, a failed handshake …). */
+    private onConnectionError(conn: Connection): void {
+        if (!this.isCurrent(conn) || conn.state === "failed" || conn.state === "disconnected") {
+            return;
+        }
+        conn.lost = true;
+        this.scheduleReconnect(conn);
+    }
+
+    /** What every widget of the connection should show about the socket itself, if anything. */
+    private connectionProblem(conn: Connection): Connection["problem"] {
+        if (conn.state === "failed") {
+            return {
+                state: "error",
+                error: new ListenError("key-unreachable", "This browser cannot open a WebSocket connection.")
+            };
+        }
+        if (conn.state === "unavailable" || (conn.lost && conn.reconnectAttempt >= RECONNECT_ATTEMPTS_BEFORE_NOTICE)) {
+            return {
+                state: "retrying",
+                error: new ListenError(
+                    "key-unreachable",
+                    `Lost the connection to the Notify & Listen server (${conn.endpoints.base}); reconnecting.`,
+                    { retryable: true }
+                ),
+                retryInMs: conn.reconnectTimer !== undefined ? conn.reconnectInMs : undefined
+            };
+        }
+        return undefined;
+    }
+
+    /** Arms the next reconnect check, unless one is armed or nobody listens on the connection. */
+    private scheduleReconnect(conn: Connection): boolean {
+        if (
+            !conn.lost ||
+            conn.reconnectTimer !== undefined ||
+            conn.pusher === undefined ||
+            conn.channels.size === 0 ||
+            !this.isCurrent(conn)
+        ) {
+            return false;
+        }
+        const delay = reconnectDelay(conn.reconnectAttempt, this.deps.random);
+        conn.reconnectInMs = delay;
+        conn.reconnectTimer = setTimeout(() => {
+            conn.reconnectTimer = undefined;
+            this.reconnect(conn);
+        }, delay);
+        return true;
+    }
+
+    private reconnect(conn: Connection): void {
+        const pusher = conn.pusher;
+        if (!this.isCurrent(conn) || pusher === undefined || conn.channels.size === 0 || !conn.lost) {
+            return;
+        }
+        if (conn.state === "connected") {
+            // pusher-js made it by itself.
+            this.stopReconnect(conn);
+            return;
+        }
+        conn.reconnectAttempt++;
+        conn.reconnecting = true;
+        try {
+            pusher.disconnect();
+            pusher.connect();
+        } finally {
+            conn.reconnecting = false;
+        }
+        // `connect()` reports "connecting", which arms the next check and updates the widgets; should a client not
+        // report it, arm the check here.
+        if (this.scheduleReconnect(conn)) {
+            conn.problem = this.connectionProblem(conn);
+            this.notifyAll(conn);
+        }
+    }
+
+    private stopReconnect(conn: Connection): void {
+        conn.lost = false;
+        conn.reconnectAttempt = 0;
+        this.clearReconnectTimer(conn);
+    }
+
+    private clearReconnectTimer(conn: Connection): void {
+        if (conn.reconnectTimer !== undefined) {
+            clearTimeout(conn.reconnectTimer);
+            conn.reconnectTimer = undefined;
+        }
+    }
+
+    private clearLinger(conn: Connection): void {
+        if (conn.lingerTimer !== undefined) {
+            clearTimeout(conn.lingerTimer);
+            conn.lingerTimer = undefined;
+        }
     }
 
     private authorize(
@@ -373,9 +548,14 @@ export class ConnectionManager {
         entry.handlers = undefined;
         conn.pusher?.unsubscribe(entry.name);
         if (conn.channels.size === 0) {
-            // Decide after the current task: a widget whose topic changed (or that React re-mounts) unsubscribes the
-            // old channel and subscribes the new one in the same commit; it must keep the connection.
-            queueMicrotask(() => this.closeIfUnused(conn));
+            // Nobody listens: never reconnect for nobody. Keep the socket for a grace period, though: a widget whose
+            // topic changed, that React re-mounts, or whose data view switches objects subscribes again shortly.
+            this.clearReconnectTimer(conn);
+            this.clearLinger(conn);
+            conn.lingerTimer = setTimeout(() => {
+                conn.lingerTimer = undefined;
+                this.closeIfUnused(conn);
+            }, this.deps.lingerMs);
         }
     }
 
@@ -383,13 +563,37 @@ export class ConnectionManager {
         if (conn.channels.size > 0 || !this.isCurrent(conn)) {
             return;
         }
+        this.closeConnection(conn);
+    }
+
+    /** Stops every timer of the connection, closes its socket and forgets it. */
+    private closeConnection(conn: Connection): void {
         if (conn.configTimer !== undefined) {
             clearTimeout(conn.configTimer);
             conn.configTimer = undefined;
         }
+        this.clearLinger(conn);
+        this.stopReconnect(conn);
+        for (const entry of conn.channels.values()) {
+            this.clearRetry(entry);
+        }
+        conn.channels.clear();
         conn.pusher?.disconnect();
         conn.pusher = undefined;
-        this.connections.delete(conn.endpoints.base);
+        conn.config = undefined;
+        if (this.isCurrent(conn)) {
+            this.connections.delete(conn.endpoints.base);
+        }
+    }
+
+    /**
+     * Tears the manager down: closes every connection at once (no grace period) and stops every timer. Widgets still
+     * mounted hear nothing more; their unsubscribe functions become no-ops.
+     */
+    close(): void {
+        for (const conn of [...this.connections.values()]) {
+            this.closeConnection(conn);
+        }
     }
 }
 

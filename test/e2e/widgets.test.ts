@@ -90,6 +90,8 @@ describe.skipIf(!chromiumPath)("Listen widgets in one page", () => {
         const final = await actionLog(john.page);
         expect(final.map(run => run.data)).toEqual(["old object, before", "new object"]);
         expect(runs[1].object).toBe(OBJECT_2.guid);
+        // The switch moved the subscription over the SAME connection: the page opened exactly one WebSocket.
+        expect(john.websockets).toHaveLength(1);
         expect(john.pageErrors).toEqual([]);
     });
 

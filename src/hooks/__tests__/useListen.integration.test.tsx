@@ -70,6 +70,9 @@ async function notify(baseUrl: string, body: Record<string, unknown>): Promise<{
     return { status: response.status, json: await response.json() };
 }
 
+/** A short grace period before the last widget out disconnects, to keep this test fast (the default is unit-tested). */
+const LINGER_MS = 20;
+
 describe("useListen with the real companion server and embedded broker", () => {
     let app: RunningApp;
     let baseUrl: string;
@@ -107,7 +110,7 @@ describe("useListen with the real companion server and embedded broker", () => {
     }
 
     it("subscribes through the server and runs the action after POST /rest/pusher/notify", async () => {
-        manager = new ConnectionManager();
+        manager = new ConnectionManager({ lingerMs: LINGER_MS });
         setTestSession({ csrfToken: "csrf-integration-1", userName: "tester" });
         const refresh = actionValue();
         const ignored = actionValue();
@@ -158,13 +161,13 @@ describe("useListen with the real companion server and embedded broker", () => {
 
         unmount();
         await act(async () => {
-            await new Promise(resolve => setTimeout(resolve, 20));
+            await new Promise(resolve => setTimeout(resolve, LINGER_MS + 50));
         });
         expect(manager.connectionCount).toBe(0);
     });
 
     it("shows the server's 403 inline when the access check refuses the object", async () => {
-        manager = new ConnectionManager();
+        manager = new ConnectionManager({ lingerMs: LINGER_MS });
         const consoleError = vi.spyOn(console, "error").mockImplementation(() => undefined);
         const { container, unmount } = render(
             wrap(
@@ -181,7 +184,7 @@ describe("useListen with the real companion server and embedded broker", () => {
         expect(consoleError).toHaveBeenCalledWith(expect.stringMatching(/you may not listen to this object/));
         unmount();
         await act(async () => {
-            await new Promise(resolve => setTimeout(resolve, 20));
+            await new Promise(resolve => setTimeout(resolve, LINGER_MS + 50));
         });
         expect(manager.connectionCount).toBe(0);
     });

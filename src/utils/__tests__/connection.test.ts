@@ -1,7 +1,15 @@
 // @vitest-environment node
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeFetch, fakePusherFactory, json, type FakePusher } from "../../__tests__/fakes";
-import { ConnectionManager, pusherOptions, type ChannelListener, type SubscriptionStatus } from "../connection";
+import {
+    ConnectionManager,
+    LINGER_MS,
+    RECONNECT_CAP_MS,
+    pusherOptions,
+    reconnectDelay,
+    type ChannelListener,
+    type SubscriptionStatus
+} from "../connection";
 import { resolveServer, type ServerEndpoints } from "../server";
 
 function endpoints(serverUrl = ""): ServerEndpoints {
@@ -32,13 +40,15 @@ function listener(): RecordingListener {
     };
 }
 
-function setup(responders: Parameters<typeof fakeFetch>[0] = {}) {
-    const pushers = fakePusherFactory();
+function setup(responders: Parameters<typeof fakeFetch>[0] = {}, pusherSettings: { reachable?: boolean } = {}) {
+    const pushers = fakePusherFactory(pusherSettings);
     const server = fakeFetch(responders);
     const manager = new ConnectionManager({
         createPusher: pushers.create,
         fetch: server.fetch,
-        getCsrfToken: () => "csrf-token-1"
+        getCsrfToken: () => "csrf-token-1",
+        // No jitter: reconnect checks after exactly 500, 1000, 2000 … ms.
+        random: () => 0.5
     });
     return { manager, pushers, server };
 }
@@ -147,7 +157,7 @@ describe("ConnectionManager", () => {
         leaveB();
         expect(pusher.unsubscribed).toEqual([CHANNEL]);
         expect(channel?.handlerCount).toBe(0);
-        await settle();
+        await settle(LINGER_MS);
         expect(pusher.disconnected).toBe(true);
         expect(manager.connectionCount).toBe(0);
     });
@@ -183,7 +193,24 @@ describe("ConnectionManager", () => {
         leave();
         await settle();
         expect(pushers.clients).toHaveLength(0);
+        await settle(LINGER_MS);
+        expect(pushers.clients).toHaveLength(0);
         expect(manager.connectionCount).toBe(0);
+        expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("opens the socket with the config loaded meanwhile when a widget comes back within the grace period", async () => {
+        const { manager, pushers, server } = setup();
+        manager.subscribe(endpoints(), CHANNEL, listener())();
+        await settle(1000);
+        expect(pushers.clients).toHaveLength(0);
+        const next = listener();
+        manager.subscribe(endpoints(), "private-Sales.Order.2", next);
+        await settle();
+        expect(pushers.clients).toHaveLength(1);
+        expect(server.requests.filter(request => request.url.endsWith("/key"))).toHaveLength(1);
+        expect(client(pushers).authorizations).toEqual(["private-Sales.Order.2"]);
+        expect(next.last).toEqual({ state: "subscribed" });
     });
 
     it("reports 401 as 'not signed in' and does not retry", async () => {
@@ -250,9 +277,11 @@ describe("ConnectionManager", () => {
         await settle();
         expect(vi.getTimerCount()).toBe(1);
         leave();
-        expect(vi.getTimerCount()).toBe(0);
+        // Only the grace period before disconnecting is left.
+        expect(vi.getTimerCount()).toBe(1);
         await settle(60_000);
         expect(client(pushers).authorizations).toHaveLength(1);
+        expect(vi.getTimerCount()).toBe(0);
     });
 
     it("reports an unreachable key endpoint to every widget and retries it with backoff", async () => {
@@ -318,6 +347,327 @@ describe("ConnectionManager", () => {
         await settle();
         expect(widget.last).toEqual({ state: "subscribed" });
         expect(pusher.authorizations).toEqual([CHANNEL, CHANNEL]);
+    });
+});
+
+describe("ConnectionManager: grace period after the last channel", () => {
+    beforeEach(() => {
+        vi.useFakeTimers();
+    });
+    afterEach(() => {
+        vi.useRealTimers();
+    });
+
+    it("reuses the connection when a data view switches objects (the old channel leaves while the new object loads)", async () => {
+        const { manager, pushers } = setup();
+        const leave = manager.subscribe(endpoints(), CHANNEL, listener());
+        await settle();
+        const pusher = client(pushers);
+
+        leave();
+        // The Mendix client shows the data view "loading" for a moment between the two objects.
+        await settle(500);
+        expect(pusher.disconnected).toBe(false);
+        expect(manager.connectionCount).toBe(1);
+        const next = listener();
+        manager.subscribe(endpoints(), "private-Sales.Order.2", next);
+        await settle();
+
+        expect(pushers.clients).toHaveLength(1);
+        expect(client(pushers)).toBe(pusher);
+        expect(pusher.connectCalls).toBe(1);
+        expect(pusher.disconnectCalls).toBe(0);
+        expect(pusher.unsubscribed).toEqual([CHANNEL]);
+        expect(pusher.authorizations).toEqual([CHANNEL, "private-Sales.Order.2"]);
+        expect(next.last).toEqual({ state: "subscribed" });
+        // The grace period was cancelled: the connection stays while the new object is shown.
+        expect(vi.getTimerCount()).toBe(0);
+        await settle(10 * LINGER_MS);
+        expect(pusher.disconnected).toBe(false);
+        pusher.trigger("private-Sales.Order.2", "refresh", { guid: "2" });
+        expect(next.events).toEqual([{ action: "refresh", data: { guid: "2" } }]);
+    });
+
+    it("disconnects an idle connection exactly when the grace period ends", async () => {
+        const { manager, pushers } = setup();
+        const leave = manager.subscribe(endpoints(), CHANNEL, listener());
+        await settle();
+        leave();
+        await settle(LINGER_MS - 1);
+        expect(client(pushers).disconnected).toBe(false);
+        expect(manager.connectionCount).toBe(1);
+        await settle(1);
+        expect(client(pushers).disconnected).toBe(true);
+        expect(manager.connectionCount).toBe(0);
+        expect(vi.getTimerCount()).toBe(0);
+
+        // A widget arriving later opens a new connection.
+        manager.subscribe(endpoints(), CHANNEL, listener());
+        await settle();
+        expect(pushers.clients).toHaveLength(2);
+        expect(client(pushers, 1).state).toBe("connected");
+    });
+
+    it("leaves no timer behind after the grace period when every widget unmounts, even mid-retry", async () => {
+        let authFailures = 1;
+        const { manager, pushers } = setup({
+            auth: request =>
+                request.body?.includes("private-retry") && authFailures-- > 0
+                    ? json({ error: { code: "access_check_unavailable" } }, 503)
+                    : json({ auth: "app-key:sig" })
+        });
+        const leaves = [
+            manager.subscribe(endpoints(), CHANNEL, listener()),
+            manager.subscribe(endpoints(), CHANNEL, listener()),
+            manager.subscribe(endpoints(), "private-retry", listener()),
+            manager.subscribe(endpoints("http://other.test"), CHANNEL, listener())
+        ];
+        await settle();
+        client(pushers).drop();
+        expect(vi.getTimerCount()).toBeGreaterThan(0);
+        for (const leave of leaves) {
+            leave();
+        }
+        await settle(LINGER_MS);
+        expect(vi.getTimerCount()).toBe(0);
+        expect(manager.connectionCount).toBe(0);
+        expect(pushers.clients.every(pusher => pusher.disconnected)).toBe(true);
+    });
+
+    it("close() disconnects at once and stops every timer", async () => {
+        const { manager, pushers } = setup({ auth: () => json({ error: { code: "internal_error" } }, 500) });
+        const widget = listener();
+        const leave = manager.subscribe(endpoints(), CHANNEL, widget);
+        await settle();
+        const pusher = client(pushers);
+        pusher.reachable = false;
+        pusher.drop();
+        expect(vi.getTimerCount()).toBeGreaterThan(0);
+        manager.close();
+        expect(pusher.disconnected).toBe(true);
+        expect(manager.connectionCount).toBe(0);
+        expect(vi.getTimerCount()).toBe(0);
+        leave();
+        expect(vi.getTimerCount()).toBe(0);
+        const statuses = widget.statuses.length;
+        await settle(60_000);
+        expect(widget.statuses).toHaveLength(statuses);
+        expect(pusher.connectCalls).toBe(1);
+    });
+});
+
+describe("ConnectionManager: reconnecting after the socket was lost", () => {
+    beforeEach(() => {
+        vi.useFakeTimers();
+    });
+    afterEach(() => {
+        vi.useRealTimers();
+    });
+
+    /** One widget subscribed on a connected socket. */
+    async function connected() {
+        const context = setup();
+        const widget = listener();
+        const leave = context.manager.subscribe(endpoints(), CHANNEL, widget);
+        await settle();
+        const pusher = client(context.pushers);
+        expect(widget.last).toEqual({ state: "subscribed" });
+        return { ...context, widget, leave, pusher };
+    }
+
+    it("recovers from a server restart within one backoff step of the server coming back", async () => {
+        const { pusher, widget } = await connected();
+        pusher.reachable = false;
+        pusher.drop(4200); // pusher-js retries at once; that attempt meets the closed port and would hang for 15 s
+        expect(widget.last).toEqual({ state: "connecting" });
+
+        await settle(499);
+        expect(pusher.disconnectCalls).toBe(0);
+        await settle(1);
+        expect(pusher.disconnectCalls).toBe(1);
+        expect(pusher.connectCalls).toBe(2);
+        expect(pusher.state).toBe("connecting");
+
+        await settle(1000); // second check: still down
+        expect(pusher.connectCalls).toBe(3);
+
+        pusher.reachable = true; // the server is back
+        await settle(1999);
+        expect(pusher.state).toBe("connecting");
+        await settle(1);
+        expect(pusher.connectCalls).toBe(4);
+        expect(pusher.state).toBe("connected");
+        // pusher-js subscribes every channel again once connected; the widget listens again.
+        expect(pusher.authorizations).toEqual([CHANNEL, CHANNEL]);
+        expect(widget.last).toEqual({ state: "subscribed" });
+        pusher.trigger(CHANNEL, "refresh", { after: "restart" });
+        expect(widget.events).toEqual([{ action: "refresh", data: { after: "restart" } }]);
+        expect(vi.getTimerCount()).toBe(0);
+
+        // The backoff starts again from 0.5 s after the next loss.
+        pusher.reachable = false;
+        pusher.drop();
+        await settle(500);
+        expect(pusher.connectCalls).toBe(5);
+        pusher.reachable = true;
+        await settle(1000);
+        expect(pusher.state).toBe("connected");
+        expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("backs off 0.5 s, 1 s, 2 s, 4 s … capped at 15 s while the server stays down", async () => {
+        const { pusher } = await connected();
+        pusher.reachable = false;
+        pusher.drop();
+        const restartedAt: number[] = [];
+        let elapsed = 0;
+        while (elapsed < 60_000) {
+            await settle(100);
+            elapsed += 100;
+            if (pusher.disconnectCalls > restartedAt.length) {
+                restartedAt.push(elapsed);
+            }
+        }
+        const gaps = restartedAt.map((at, index) => at - (restartedAt[index - 1] ?? 0));
+        expect(gaps).toEqual([500, 1000, 2000, 4000, 8000, 15_000, 15_000]);
+        expect(vi.getTimerCount()).toBe(1);
+    });
+
+    it("shows 'reconnecting' only after a few failed attempts, then 'subscribed' again", async () => {
+        const { pusher, widget } = await connected();
+        pusher.reachable = false;
+        pusher.drop();
+        await settle(500 + 1000);
+        expect(widget.last).toEqual({ state: "connecting" });
+        await settle(2000); // third failed attempt, about 3.5 s into the outage
+        expect(widget.last).toMatchObject({
+            state: "retrying",
+            retryInMs: 4000,
+            error: { kind: "key-unreachable", message: expect.stringMatching(/Lost the connection.*reconnecting/) }
+        });
+        pusher.reachable = true;
+        await settle(4000);
+        expect(widget.last).toEqual({ state: "subscribed" });
+    });
+
+    it("leaves pusher-js alone when its own reconnect works", async () => {
+        const { pusher, widget } = await connected();
+        pusher.drop(4200); // the server is reachable: pusher-js's immediate retry succeeds
+        await settle();
+        expect(pusher.state).toBe("connected");
+        expect(widget.last).toEqual({ state: "subscribed" });
+        expect(vi.getTimerCount()).toBe(0);
+        await settle(60_000);
+        expect(pusher.disconnectCalls).toBe(0);
+        expect(pusher.connectCalls).toBe(1);
+
+        // Nor when pusher-js comes back by itself before the first check.
+        pusher.reachable = false;
+        pusher.drop();
+        await settle(400);
+        pusher.recover();
+        await settle(60_000);
+        expect(pusher.disconnectCalls).toBe(0);
+        expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("lets a slow first connection attempt run; 'unavailable' or a socket error starts the checks", async () => {
+        const { manager, pushers } = setup({}, { reachable: false });
+        const widget = listener();
+        manager.subscribe(endpoints(), CHANNEL, widget);
+        await settle();
+        const pusher = client(pushers);
+        expect(pusher.state).toBe("connecting");
+        expect(vi.getTimerCount()).toBe(0);
+        await settle(9_000);
+        expect(pusher.connectCalls).toBe(1);
+
+        pusher.setState("unavailable"); // pusher-js after its 10 s unavailableTimeout
+        expect(widget.last).toMatchObject({ state: "retrying", error: { kind: "key-unreachable" } });
+        expect(vi.getTimerCount()).toBe(1);
+        pusher.reachable = true;
+        await settle(500);
+        expect(pusher.connectCalls).toBe(2);
+        expect(pusher.state).toBe("connected");
+        expect(widget.last).toEqual({ state: "subscribed" });
+
+        const other = setup({}, { reachable: false });
+        other.manager.subscribe(endpoints(), CHANNEL, listener());
+        await settle();
+        const second = client(other.pushers);
+        second.emitConnection("error", {
+            type: "WebSocketError",
+            error: { type: "PusherError", data: { code: 1006 } }
+        });
+        expect(vi.getTimerCount()).toBe(1);
+        second.reachable = true;
+        await settle(500);
+        expect(second.connectCalls).toBe(2);
+        expect(second.state).toBe("connected");
+    });
+
+    it("an error while connected only arms a check, which finds the socket connected and stops", async () => {
+        const { pusher, widget } = await connected();
+        pusher.emitConnection("error", { type: "PusherError", data: { code: 4301, message: "client event rejected" } });
+        expect(vi.getTimerCount()).toBe(1);
+        await settle(500);
+        expect(pusher.disconnectCalls).toBe(0);
+        expect(vi.getTimerCount()).toBe(0);
+        expect(widget.last).toEqual({ state: "subscribed" });
+    });
+
+    it("does not reconnect when pusher-js gives up on purpose (server refused: 'disconnected', or 'failed')", async () => {
+        const { pusher } = await connected();
+        pusher.reachable = false;
+        pusher.emitConnection("error", {
+            type: "WebSocketError",
+            error: { type: "PusherError", data: { code: 4001 } }
+        });
+        pusher.disconnect(); // what pusher-js does for close codes 4000-4099
+        expect(vi.getTimerCount()).toBe(0);
+        await settle(60_000);
+        expect(pusher.connectCalls).toBe(1);
+        expect(pusher.disconnectCalls).toBe(1);
+    });
+
+    it("never reconnects after the last subscriber left, and recovers a socket lost while lingering", async () => {
+        const { manager, pusher, leave } = await connected();
+        pusher.reachable = false;
+        pusher.drop();
+        expect(vi.getTimerCount()).toBe(1);
+        leave();
+        // Only the grace period is left; the reconnect check is gone.
+        expect(vi.getTimerCount()).toBe(1);
+        await settle(LINGER_MS - 100);
+        expect(pusher.disconnectCalls).toBe(0);
+        expect(pusher.connectCalls).toBe(1);
+
+        // A widget arrives within the grace period while the socket is still down: the checks resume.
+        const widget = listener();
+        manager.subscribe(endpoints(), "private-Sales.Order.2", widget);
+        expect(vi.getTimerCount()).toBe(1);
+        pusher.reachable = true;
+        await settle(500);
+        expect(pusher.connectCalls).toBe(2);
+        expect(pusher.state).toBe("connected");
+        expect(widget.last).toEqual({ state: "subscribed" });
+        expect(vi.getTimerCount()).toBe(0);
+    });
+});
+
+describe("reconnectDelay", () => {
+    it("doubles from 0.5 s up to 15 s with ±25 % jitter", () => {
+        expect([0, 1, 2, 3, 4, 5, 6, 40].map(attempt => reconnectDelay(attempt, () => 0.5))).toEqual([
+            500, 1000, 2000, 4000, 8000, 15_000, 15_000, 15_000
+        ]);
+        expect(reconnectDelay(0, () => 0)).toBe(375);
+        expect(reconnectDelay(0, () => 0.999_999)).toBe(625);
+        expect(reconnectDelay(3, () => 0)).toBe(3000);
+        for (let attempt = 0; attempt < 12; attempt++) {
+            const delay = reconnectDelay(attempt);
+            expect(delay).toBeGreaterThanOrEqual(375);
+            expect(delay).toBeLessThanOrEqual(RECONNECT_CAP_MS);
+        }
     });
 });
 
