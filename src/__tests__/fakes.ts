@@ -5,12 +5,24 @@
  * on the channel; global handlers see every event; unsubscribe() of a pending channel only cancels it. Connecting
  * follows pusher-js too: connect() is a no-op while connecting or connected, an attempt succeeds (asynchronously) only
  * while `reachable`, otherwise it hangs like pusher-js waiting out its transport timeout; disconnect() forgets no
- * channel, and every channel is subscribed again on "connected".
+ * channel, and every channel is subscribed again on "connected". A server that refuses the client's app key (close
+ * code 4001, or any 4001-4099) makes pusher-js emit the close error and give up: `refuse()` does exactly that.
  */
 import type { Options } from "pusher-js";
 import type { ChannelLike, PusherLike } from "../utils/connection";
 
 type Callback = (data: unknown) => void;
+
+/** A close code (and reason) with which the server refuses a connection attempt. */
+export interface Refusal {
+    code: number;
+    message: string;
+}
+
+/** The fake server side of the fake clients: which app keys it refuses. Tests change `refuse` to rotate the key. */
+export interface FakeBroker {
+    refuse: (key: string) => Refusal | undefined;
+}
 type GlobalCallback = (event: string, data: unknown) => void;
 
 export class FakeChannel implements ChannelLike {
@@ -133,7 +145,8 @@ export class FakePusher implements PusherLike {
     constructor(
         readonly key: string,
         readonly options: Options,
-        reachable = true
+        reachable = true,
+        private readonly broker: FakeBroker = { refuse: () => undefined }
     ) {
         this.reachable = reachable;
         // pusher-js starts connecting on construction and connects asynchronously.
@@ -156,10 +169,34 @@ export class FakePusher implements PusherLike {
             return;
         }
         queueMicrotask(() => {
-            if (attempt === this.attempt && this.state === "connecting") {
+            if (attempt !== this.attempt || this.state !== "connecting") {
+                return;
+            }
+            const refusal = this.broker.refuse(this.key);
+            if (refusal === undefined) {
                 this.setState("connected");
+            } else {
+                this.refuse(refusal.code, refusal.message);
             }
         });
+    }
+
+    /**
+     * The server refuses the connection with close code `code` (4001 = unknown app key), as pusher-js 8 reports it:
+     * during the handshake ONE `error` event `{ type: "WebSocketError", error: { type: "PusherError", data: { code,
+     * message } } }`; on an established connection first the close error `{ type: "PusherError", data }`, then that
+     * same WebSocketError. Either way pusher-js then calls its own `disconnect()`: the state goes to "disconnected"
+     * (not "failed") and it never reconnects by itself.
+     */
+    refuse(code = 4001, message = `App key ${this.key} not found`, established = false): void {
+        const data = { code, message };
+        if (established) {
+            this.emitConnection("error", { type: "PusherError", data });
+        }
+        this.emitConnection("error", { type: "WebSocketError", error: { type: "PusherError", data } });
+        this.attempt++;
+        this.disconnected = true;
+        this.setState("disconnected");
     }
 
     /**
@@ -257,20 +294,34 @@ export class FakePusher implements PusherLike {
     }
 }
 
-/** Collects every client the manager creates; `reachable: false` makes their first connection attempt hang. */
-export function fakePusherFactory(settings: { reachable?: boolean } = {}): {
+/**
+ * Collects every client the manager creates; `reachable: false` makes their first connection attempt hang. `broker`
+ * decides which app keys the server refuses (none by default; with `acceptKey`, every key but that one with 4001).
+ */
+export function fakePusherFactory(settings: { reachable?: boolean; acceptKey?: string } = {}): {
     clients: FakePusher[];
     create: (key: string, options: Options) => FakePusher;
+    broker: FakeBroker;
 } {
     const clients: FakePusher[] = [];
+    const broker: FakeBroker = { refuse: () => undefined };
+    if (settings.acceptKey !== undefined) {
+        broker.refuse = refuseAllBut(settings.acceptKey);
+    }
     return {
         clients,
+        broker,
         create: (key, options) => {
-            const client = new FakePusher(key, options, settings.reachable ?? true);
+            const client = new FakePusher(key, options, settings.reachable ?? true, broker);
             clients.push(client);
             return client;
         }
     };
+}
+
+/** A broker that knows only `accepted`, like the embedded broker: any other key is refused with 4001. */
+export function refuseAllBut(accepted: string): FakeBroker["refuse"] {
+    return key => (key === accepted ? undefined : { code: 4001, message: `App key ${key} not found` });
 }
 
 export interface RecordedRequest {

@@ -55,6 +55,22 @@ export const RECONNECT_CAP_MS = 15_000;
 const RECONNECT_ATTEMPTS_BEFORE_NOTICE = 3;
 
 /**
+ * Close codes with which a server refuses the app key itself: 4001 (no app with this key) and 4003 (app disabled).
+ * pusher-js gives up on them for good; the manager asks the key endpoint again, since the key may have been rotated
+ * (the embedded broker picks a new random key at every start unless `BROKER_KEY` fixes it).
+ */
+export const KEY_REFUSED_CODES: readonly number[] = [4001, 4003];
+
+/**
+ * Close codes (or handshake `pusher:error` codes) on which pusher-js gives up ("refused"): 4001-4099 and 4300 and up.
+ * A `pusher:error` frame on an established connection only raises an `error` event and is not followed by a state
+ * change, so its code never counts as a refusal here.
+ */
+function isRefusalCode(code: number): boolean {
+    return (code > 4000 && code < 4100) || code >= 4300;
+}
+
+/**
  * Delay before reconnect attempt `attempt` (from 0): 0.5 s, 1 s, 2 s, 4 s … capped at 15 s, each spread by ±25 %
  * (`random` in [0, 1)) so that the pages of a restarted server do not all come back in the same millisecond.
  */
@@ -92,10 +108,18 @@ interface ChannelEntry {
     authError?: ListenError;
 }
 
+/** What the server said when it closed the socket: the close code and its reason. */
+export interface CloseError {
+    code: number;
+    message?: string;
+}
+
 interface Connection {
     readonly endpoints: ServerEndpoints;
     readonly channels: Map<string, ChannelEntry>;
     pusher?: PusherLike;
+    /** The client configuration `pusher` was created with. */
+    current?: ClientConfig;
     /** The client configuration, kept when it arrived after every channel had left (no socket opened for nobody). */
     config?: ClientConfig;
     /** Set while the client configuration cannot be loaded (or the socket cannot connect at all). */
@@ -114,6 +138,15 @@ interface Connection {
     reconnecting: boolean;
     /** Runs out the grace period after the last channel left, then disconnects. */
     lingerTimer?: ReturnType<typeof setTimeout>;
+    /** The last socket error with a close code, read (and cleared) by the state change that follows it. */
+    lastError?: CloseError;
+    /** The server refused the app key (`KEY_REFUSED_CODES`) and no connection succeeded since. */
+    keyRefusal?: CloseError & { key: string; visible: boolean };
+    /** Rounds of "key refused -> ask the key endpoint again" since the socket was last connected. */
+    keyAttempt: number;
+    keyRetryInMs?: number;
+    /** pusher-js gave up because the server refused the connection for another reason (protocol, quota …). */
+    refused?: CloseError;
 }
 
 function defaultDeps(): ConnectionManagerDeps {
@@ -158,6 +191,13 @@ function isInternalEvent(event: string): boolean {
  * backoff (`reconnectDelay`) and, if pusher-js is still not connected by then, restarts the attempt
  * (`disconnect()` + `connect()`); pusher-js subscribes every channel again once connected. A connection that
  * comes back by itself stops the checks; a connection without channels is never reconnected.
+ *
+ * A refused app key (close code 4001 unknown key, 4003 app disabled; pusher-js then gives up for good): the key may
+ * have been rotated, or the embedded broker restarted with a new random key. The manager asks the key endpoint again;
+ * with a new configuration it replaces the pusher-js client and subscribes every channel, with its listeners, on the
+ * new one. While the endpoint serves the refused key, every widget says "The server refused the app key …" and the
+ * manager tries again (key request + connection attempt) at the reconnect backoff. Other refusals (4002-4099, 43xx)
+ * are shown as an error, without retrying.
  */
 export class ConnectionManager {
     private readonly deps: ConnectionManagerDeps;
@@ -188,7 +228,8 @@ export class ConnectionManager {
                 state: "initialized",
                 lost: false,
                 reconnectAttempt: 0,
-                reconnecting: false
+                reconnecting: false,
+                keyAttempt: 0
             };
             this.connections.set(endpoints.base, connection);
             this.loadConfig(connection);
@@ -262,8 +303,12 @@ export class ConnectionManager {
                 if (!this.isCurrent(conn)) {
                     return;
                 }
-                conn.problem = undefined;
                 conn.configAttempt = 0;
+                if (conn.pusher !== undefined) {
+                    this.onConfigReloaded(conn, config);
+                    return;
+                }
+                conn.problem = undefined;
                 if (conn.channels.size === 0) {
                     // Every widget left while the configuration loaded: open the socket only if one comes back.
                     conn.config = config;
@@ -284,9 +329,7 @@ export class ConnectionManager {
                     conn.problem = { state: "retrying", error, retryInMs: delay };
                     conn.configTimer = setTimeout(() => {
                         conn.configTimer = undefined;
-                        if (this.isCurrent(conn)) {
-                            this.loadConfig(conn);
-                        }
+                        this.reloadConfig(conn);
                     }, delay);
                 } else {
                     conn.problem = { state: "error", error };
@@ -297,12 +340,12 @@ export class ConnectionManager {
     }
 
     private connect(conn: Connection, config: ClientConfig): void {
-        let pusher: PusherLike;
+        let pusher: PusherLike | undefined;
         try {
             pusher = this.deps.createPusher(
                 config.key,
                 pusherOptions(config, {
-                    customHandler: (params, callback) => this.authorize(conn, params, callback)
+                    customHandler: (params, callback) => this.authorize(conn, pusher, params, callback)
                 })
             );
         } catch (failure) {
@@ -316,9 +359,20 @@ export class ConnectionManager {
             this.notifyAll(conn);
             return;
         }
-        conn.pusher = pusher;
-        pusher.connection.bind("state_change", data => this.onConnectionState(conn, data));
-        pusher.connection.bind("error", () => this.onConnectionError(conn));
+        const client = pusher;
+        conn.pusher = client;
+        conn.current = config;
+        // A replaced client (new key) and a closed connection stay quiet: only the current client is heard.
+        client.connection.bind("state_change", data => {
+            if (conn.pusher === client) {
+                this.onConnectionState(conn, data);
+            }
+        });
+        client.connection.bind("error", data => {
+            if (conn.pusher === client) {
+                this.onConnectionError(conn, data);
+            }
+        });
         for (const entry of conn.channels.values()) {
             this.subscribeChannel(conn, entry);
         }
@@ -334,10 +388,17 @@ export class ConnectionManager {
             // The manager's own restart of the attempt: `connect()` follows at once.
             return;
         }
+        // pusher-js reports a refusal as an error immediately followed by the state change it causes.
+        const closeError = conn.lastError;
+        conn.lastError = undefined;
         const previous = conn.state;
         conn.state = current;
         if (current === "connected") {
             this.stopReconnect(conn);
+            this.clearConfigTimer(conn);
+            conn.keyRefusal = undefined;
+            conn.keyAttempt = 0;
+            conn.refused = undefined;
         } else if (current === "connecting" || current === "unavailable") {
             if (previous === "connected" || current === "unavailable") {
                 conn.lost = true;
@@ -347,8 +408,20 @@ export class ConnectionManager {
             }
         } else {
             // "failed" (no WebSocket in this browser) or "disconnected" by pusher-js itself (the server refused the
-            // connection): trying again would not help.
+            // connection): pusher-js does not try again, and neither does the reconnect with backoff.
             this.stopReconnect(conn);
+            if (current === "disconnected" && closeError !== undefined && isRefusalCode(closeError.code)) {
+                if (KEY_REFUSED_CODES.includes(closeError.code)) {
+                    if (conn.channels.size === 0) {
+                        // Lingering without channels: a widget that comes back opens a new connection with a new key.
+                        this.closeConnection(conn);
+                        return;
+                    }
+                    this.onKeyRefused(conn, closeError);
+                } else {
+                    conn.refused = closeError;
+                }
+            }
         }
         conn.problem = this.connectionProblem(conn);
         if (current !== "connected") {
@@ -363,16 +436,130 @@ export class ConnectionManager {
     }
 
     /** pusher-js reports a socket error (a close code such as 4200 on a server restart, a failed handshake …). */
-    private onConnectionError(conn: Connection): void {
-        if (!this.isCurrent(conn) || conn.state === "failed" || conn.state === "disconnected") {
+    private onConnectionError(conn: Connection, data: unknown): void {
+        if (!this.isCurrent(conn)) {
+            return;
+        }
+        conn.lastError = closeErrorOf(data) ?? conn.lastError;
+        if (conn.state === "failed" || conn.state === "disconnected") {
             return;
         }
         conn.lost = true;
         this.scheduleReconnect(conn);
     }
 
+    /**
+     * The server refused the app key. The first time, ask the key endpoint again at once: after a key rotation (or a
+     * restart of the embedded broker with a random key) it serves the new key and the page reconnects with it. Later
+     * rounds (the key did not change, or the new one is refused too) wait out the reconnect backoff first, so that a
+     * server that keeps refusing costs one key request and one connection attempt per step.
+     */
+    private onKeyRefused(conn: Connection, closeError: CloseError): void {
+        const attempt = conn.keyAttempt++;
+        const previous = conn.keyRefusal;
+        conn.keyRefusal = {
+            ...closeError,
+            key: conn.current?.key ?? "",
+            visible: attempt > 0 || previous?.visible === true
+        };
+        this.clearConfigTimer(conn);
+        if (attempt === 0) {
+            conn.keyRetryInMs = undefined;
+            this.loadConfig(conn);
+            return;
+        }
+        const delay = reconnectDelay(attempt - 1, this.deps.random);
+        conn.keyRetryInMs = delay;
+        conn.configTimer = setTimeout(() => {
+            conn.configTimer = undefined;
+            this.reloadConfig(conn);
+        }, delay);
+    }
+
+    /** Loads the client configuration again after a delay, unless nobody listens any more. */
+    private reloadConfig(conn: Connection): void {
+        if (!this.isCurrent(conn)) {
+            return;
+        }
+        if (conn.pusher !== undefined && conn.channels.size === 0) {
+            // Lingering after the server refused the key: nothing to keep; a widget that comes back starts afresh.
+            this.closeConnection(conn);
+            return;
+        }
+        this.loadConfig(conn);
+    }
+
+    /** The key endpoint answered again after the server refused the key. */
+    private onConfigReloaded(conn: Connection, config: ClientConfig): void {
+        const pusher = conn.pusher;
+        if (pusher === undefined) {
+            return;
+        }
+        if (conn.channels.size === 0) {
+            this.closeConnection(conn);
+            return;
+        }
+        if (conn.current === undefined || !sameClientConfig(conn.current, config)) {
+            this.replaceClient(conn, config);
+            return;
+        }
+        // The server still hands out the key it refuses: say so, and try that key once more (an app may be enabled
+        // again); a new refusal starts the next, later round.
+        if (conn.keyRefusal !== undefined) {
+            conn.keyRefusal.visible = true;
+        }
+        conn.keyRetryInMs = undefined;
+        conn.problem = this.connectionProblem(conn);
+        this.notifyAll(conn);
+        pusher.connect();
+    }
+
+    /** Drops the client with the refused key and subscribes every channel, with its listeners, on a new one. */
+    private replaceClient(conn: Connection, config: ClientConfig): void {
+        const old = conn.pusher;
+        for (const entry of conn.channels.values()) {
+            this.detachChannel(entry);
+            entry.attempt = 0;
+            entry.authError = undefined;
+            entry.status = { state: "connecting" };
+        }
+        conn.pusher = undefined;
+        old?.disconnect();
+        this.stopReconnect(conn);
+        conn.state = "initialized";
+        conn.lastError = undefined;
+        conn.keyRefusal = undefined;
+        conn.keyRetryInMs = undefined;
+        conn.refused = undefined;
+        conn.problem = undefined;
+        this.connect(conn, config);
+        this.notifyAll(conn);
+    }
+
     /** What every widget of the connection should show about the socket itself, if anything. */
     private connectionProblem(conn: Connection): Connection["problem"] {
+        if (conn.keyRefusal?.visible === true) {
+            const { code, message, key } = conn.keyRefusal;
+            return {
+                state: "retrying",
+                error: new ListenError(
+                    "key-refused",
+                    `The server refused the app key "${key}" (${code}${message ? `: ${message}` : ""}) that ${conn.endpoints.keyUrl} serves. Check that the key endpoint and the WebSocket server use the same Pusher app.`,
+                    { retryable: true }
+                ),
+                retryInMs: conn.configTimer !== undefined ? conn.keyRetryInMs : undefined
+            };
+        }
+        if (conn.refused !== undefined) {
+            const { code, message } = conn.refused;
+            return {
+                state: "error",
+                error: new ListenError(
+                    "connection-refused",
+                    `The Notify & Listen server refused the connection (${code}${message ? `: ${message}` : ""}).`
+                )
+            };
+        }
         if (conn.state === "failed") {
             return {
                 state: "error",
@@ -461,6 +648,7 @@ export class ConnectionManager {
 
     private authorize(
         conn: Connection,
+        pusher: PusherLike | undefined,
         params: { socketId: string; channelName: string },
         callback: (error: Error | null, data: ChannelAuthorization | null) => void
     ): void {
@@ -471,7 +659,7 @@ export class ConnectionManager {
                     return;
                 }
                 const entry = conn.channels.get(params.channelName);
-                if (entry !== undefined) {
+                if (entry !== undefined && conn.pusher === pusher) {
                     entry.authError = result.error;
                 }
                 callback(result.error, null);
@@ -536,9 +724,9 @@ export class ConnectionManager {
         }
     }
 
-    private removeChannel(conn: Connection, entry: ChannelEntry): void {
+    /** Unbinds the manager's handlers from the channel's pusher-js channel and stops its retry. */
+    private detachChannel(entry: ChannelEntry): void {
         this.clearRetry(entry);
-        conn.channels.delete(entry.name);
         if (entry.channel !== undefined && entry.handlers !== undefined) {
             entry.channel.unbind_global(entry.handlers.global);
             entry.channel.unbind("pusher:subscription_succeeded", entry.handlers.succeeded);
@@ -546,6 +734,11 @@ export class ConnectionManager {
         }
         entry.channel = undefined;
         entry.handlers = undefined;
+    }
+
+    private removeChannel(conn: Connection, entry: ChannelEntry): void {
+        conn.channels.delete(entry.name);
+        this.detachChannel(entry);
         conn.pusher?.unsubscribe(entry.name);
         if (conn.channels.size === 0) {
             // Nobody listens: never reconnect for nobody. Keep the socket for a grace period, though: a widget whose
@@ -566,20 +759,25 @@ export class ConnectionManager {
         this.closeConnection(conn);
     }
 
-    /** Stops every timer of the connection, closes its socket and forgets it. */
-    private closeConnection(conn: Connection): void {
+    private clearConfigTimer(conn: Connection): void {
         if (conn.configTimer !== undefined) {
             clearTimeout(conn.configTimer);
             conn.configTimer = undefined;
         }
+    }
+
+    /** Stops every timer of the connection, closes its socket and forgets it. */
+    private closeConnection(conn: Connection): void {
+        this.clearConfigTimer(conn);
         this.clearLinger(conn);
         this.stopReconnect(conn);
         for (const entry of conn.channels.values()) {
             this.clearRetry(entry);
         }
         conn.channels.clear();
-        conn.pusher?.disconnect();
+        const pusher = conn.pusher;
         conn.pusher = undefined;
+        pusher?.disconnect();
         conn.config = undefined;
         if (this.isCurrent(conn)) {
             this.connections.delete(conn.endpoints.base);
@@ -595,6 +793,33 @@ export class ConnectionManager {
             this.closeConnection(conn);
         }
     }
+}
+
+/** Whether two client configurations open the same connection (same key, cluster, host, port and TLS). */
+export function sameClientConfig(a: ClientConfig, b: ClientConfig): boolean {
+    return (
+        a.key === b.key &&
+        a.cluster === b.cluster &&
+        a.wsHost === b.wsHost &&
+        a.wsPort === b.wsPort &&
+        a.forceTLS === b.forceTLS
+    );
+}
+
+/**
+ * The close code (and reason) in a pusher-js connection `error` event: `{ type: "WebSocketError", error: { type:
+ * "PusherError", data: { code, message } } }` for a refused handshake or a close, `{ type: "PusherError", data }`
+ * for a close of an established connection or an error frame. Undefined for errors without a code.
+ */
+export function closeErrorOf(event: unknown): CloseError | undefined {
+    const record = (value: unknown): Record<string, unknown> | undefined =>
+        value !== null && typeof value === "object" ? (value as Record<string, unknown>) : undefined;
+    const outer = record(event);
+    const data = record(record(outer?.error)?.data) ?? record(outer?.data);
+    if (data === undefined || typeof data.code !== "number") {
+        return undefined;
+    }
+    return { code: data.code, message: typeof data.message === "string" ? data.message : undefined };
 }
 
 function subscriptionError(channel: string, data: unknown): ListenError {

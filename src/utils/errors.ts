@@ -4,6 +4,8 @@ export type ListenErrorKind =
     | "key-unreachable"
     | "key-status"
     | "key-invalid"
+    | "key-refused"
+    | "connection-refused"
     | "not-signed-in"
     | "forbidden"
     | "auth-unavailable"

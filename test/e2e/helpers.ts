@@ -102,9 +102,12 @@ export interface TestServer {
 
 /**
  * Starts the real server with the playground on 127.0.0.1 (port 0 = ephemeral, or a given port for a
- * restart). Pass the previous server's fake Mendix runtime to keep the browsers' sessions.
+ * restart). Pass the previous server's fake Mendix runtime to keep the browsers' sessions. `env` adds to
+ * (or overrides) the server's environment, e.g. other `BROKER_*` credentials.
  */
-export async function startServer(options: { port?: number; mendix?: FakeMendix } = {}): Promise<TestServer> {
+export async function startServer(
+    options: { port?: number; mendix?: FakeMendix; env?: Record<string, string> } = {}
+): Promise<TestServer> {
     const mendix = options.mendix ?? createFakeMendix();
     const config = loadConfig({
         LOG_LEVEL: "silent",
@@ -112,7 +115,8 @@ export async function startServer(options: { port?: number; mendix?: FakeMendix 
         BROKER_APP_ID: BROKER.appId,
         BROKER_KEY: BROKER.key,
         BROKER_SECRET: BROKER.secret,
-        PLAYGROUND: "true"
+        PLAYGROUND: "true",
+        ...options.env
     });
     const app = await createApp(config, { extend: createPlayground({ mendix }) });
     const url = await app.listen(options.port ?? 0, "127.0.0.1");

@@ -1,12 +1,14 @@
 // @vitest-environment node
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { fakeFetch, fakePusherFactory, json, type FakePusher } from "../../__tests__/fakes";
+import { fakeFetch, fakePusherFactory, json, refuseAllBut, type FakePusher } from "../../__tests__/fakes";
 import {
     ConnectionManager,
     LINGER_MS,
     RECONNECT_CAP_MS,
+    closeErrorOf,
     pusherOptions,
     reconnectDelay,
+    sameClientConfig,
     type ChannelListener,
     type SubscriptionStatus
 } from "../connection";
@@ -40,7 +42,10 @@ function listener(): RecordingListener {
     };
 }
 
-function setup(responders: Parameters<typeof fakeFetch>[0] = {}, pusherSettings: { reachable?: boolean } = {}) {
+function setup(
+    responders: Parameters<typeof fakeFetch>[0] = {},
+    pusherSettings: Parameters<typeof fakePusherFactory>[0] = {}
+) {
     const pushers = fakePusherFactory(pusherSettings);
     const server = fakeFetch(responders);
     const manager = new ConnectionManager({
@@ -616,18 +621,24 @@ describe("ConnectionManager: reconnecting after the socket was lost", () => {
         expect(widget.last).toEqual({ state: "subscribed" });
     });
 
-    it("does not reconnect when pusher-js gives up on purpose (server refused: 'disconnected', or 'failed')", async () => {
-        const { pusher } = await connected();
+    it("does not reconnect when pusher-js gives up on purpose, and says why (server refused, not for the key)", async () => {
+        const { pusher, widget, server } = await connected();
         pusher.reachable = false;
-        pusher.emitConnection("error", {
-            type: "WebSocketError",
-            error: { type: "PusherError", data: { code: 4001 } }
+        // What pusher-js does for close codes 4000-4099 (and 4300+ in the handshake): report the error, disconnect.
+        pusher.refuse(4007, "Unsupported protocol version");
+        expect(widget.last).toMatchObject({
+            state: "error",
+            error: {
+                kind: "connection-refused",
+                message: "The Notify & Listen server refused the connection (4007: Unsupported protocol version)."
+            }
         });
-        pusher.disconnect(); // what pusher-js does for close codes 4000-4099
         expect(vi.getTimerCount()).toBe(0);
         await settle(60_000);
         expect(pusher.connectCalls).toBe(1);
-        expect(pusher.disconnectCalls).toBe(1);
+        expect(pusher.disconnectCalls).toBe(0);
+        // Not a key problem: the key endpoint is not asked again.
+        expect(server.requests.filter(request => request.url.endsWith("/key"))).toHaveLength(1);
     });
 
     it("never reconnects after the last subscriber left, and recovers a socket lost while lingering", async () => {
@@ -652,6 +663,330 @@ describe("ConnectionManager: reconnecting after the socket was lost", () => {
         expect(pusher.state).toBe("connected");
         expect(widget.last).toEqual({ state: "subscribed" });
         expect(vi.getTimerCount()).toBe(0);
+    });
+});
+
+/** The key endpoint's answer for a self-hosted broker with app key `key`. */
+function keyConfig(key: string): () => Response {
+    return () => json({ key, cluster: "local", wsHost: "127.0.0.1", wsPort: 6001, forceTLS: false });
+}
+
+function keyRequests(server: ReturnType<typeof fakeFetch>): number {
+    return server.requests.filter(request => request.url.endsWith("/rest/pusher/key")).length;
+}
+
+function problems(statuses: SubscriptionStatus[]): SubscriptionStatus[] {
+    return statuses.filter(status => status.state === "error" || status.state === "retrying");
+}
+
+describe("ConnectionManager: the server refuses the app key (4001 unknown key, 4003 app disabled)", () => {
+    beforeEach(() => {
+        vi.useFakeTimers();
+    });
+    afterEach(() => {
+        vi.useRealTimers();
+    });
+
+    it("after a restart with new credentials: asks the key endpoint again and moves every channel, with its listeners, to a client with the new key", async () => {
+        const { manager, pushers, server } = setup({ key: keyConfig("key-a") }, { acceptKey: "key-a" });
+        const a = listener();
+        const b = listener();
+        const c = listener();
+        manager.subscribe(endpoints(), CHANNEL, a);
+        manager.subscribe(endpoints(), CHANNEL, b);
+        const leaveC = manager.subscribe(endpoints(), "private-Sales.Order.2", c);
+        await settle();
+        const first = client(pushers);
+        expect(first.key).toBe("key-a");
+        expect(c.last).toEqual({ state: "subscribed" });
+        const authRequests = server.requests.filter(request => request.url.endsWith("/auth")).length;
+
+        // The server restarts with new broker credentials: it closes the socket with 4200, pusher-js retries at once
+        // and the new server refuses the old key with 4001.
+        server.responders.key = keyConfig("key-b");
+        pushers.broker.refuse = refuseAllBut("key-b");
+        first.drop(4200);
+        await settle();
+
+        expect(keyRequests(server)).toBe(2);
+        expect(pushers.clients).toHaveLength(2);
+        const second = client(pushers, 1);
+        expect(second.key).toBe("key-b");
+        expect(second.options).toMatchObject({ wsHost: "127.0.0.1", wsPort: 6001, forceTLS: false });
+        expect(second.state).toBe("connected");
+        expect(first.state).toBe("disconnected");
+        expect(first.connectCalls).toBe(1);
+        // Authorized again through the manager's customHandler, for the new socket.
+        expect(second.authorizations).toEqual([CHANNEL, "private-Sales.Order.2"]);
+        expect(server.requests.filter(request => request.url.endsWith("/auth")).length).toBe(authRequests + 2);
+        expect(second.sentAuth.get(CHANNEL)).toBe(`app-key:signature-for-${CHANNEL}`);
+        // The old client's channels carry no handler of the manager any more.
+        expect(first.channels.get(CHANNEL)?.handlerCount).toBe(0);
+        for (const widget of [a, b, c]) {
+            expect(widget.last).toEqual({ state: "subscribed" });
+            // A rotated key is fixed at once: no widget ever showed an error.
+            expect(problems(widget.statuses)).toEqual([]);
+        }
+        expect(vi.getTimerCount()).toBe(0);
+
+        // Notifications reach the existing listeners through the new client.
+        second.trigger(CHANNEL, "refresh", { after: "rotation" });
+        expect(a.events).toEqual([{ action: "refresh", data: { after: "rotation" } }]);
+        expect(b.events).toEqual([{ action: "refresh", data: { after: "rotation" } }]);
+        expect(c.events).toEqual([]);
+
+        // The replaced client is not heard any more.
+        const statuses = a.statuses.length;
+        first.emitConnection("error", { type: "WebSocketError", error: { type: "PusherError", data: { code: 4001 } } });
+        first.emitConnection("state_change", { previous: "connected", current: "disconnected" });
+        await settle(60_000);
+        expect(a.statuses).toHaveLength(statuses);
+        expect(pushers.clients).toHaveLength(2);
+
+        // Leaving unsubscribes on the new client; the last one out disconnects it.
+        leaveC();
+        expect(second.unsubscribed).toEqual(["private-Sales.Order.2"]);
+        manager.close();
+        expect(second.disconnected).toBe(true);
+        expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("handles a refusal of an established connection (close 4001 after the handshake) the same way", async () => {
+        const { manager, pushers, server } = setup({ key: keyConfig("key-a") });
+        const widget = listener();
+        manager.subscribe(endpoints(), CHANNEL, widget);
+        await settle();
+        server.responders.key = keyConfig("key-b");
+        client(pushers).refuse(4001, "App key key-a not found", true);
+        await settle();
+        expect(pushers.clients.map(pusher => pusher.key)).toEqual(["key-a", "key-b"]);
+        expect(widget.last).toEqual({ state: "subscribed" });
+        client(pushers, 1).trigger(CHANNEL, "refresh", {});
+        expect(widget.events).toHaveLength(1);
+    });
+
+    it("says 'The server refused the app key' while the key endpoint still serves it, and retries with the bounded backoff until the server accepts it", async () => {
+        const { manager, pushers, server } = setup({}, { acceptKey: "another-key" });
+        const a = listener();
+        const b = listener();
+        manager.subscribe(endpoints(), CHANNEL, a);
+        manager.subscribe(endpoints(), "private-Sales.Order.2", b);
+        await settle();
+
+        // Refused, key endpoint asked again: same key. One more try with it, refused again: now wait.
+        expect(pushers.clients).toHaveLength(1);
+        const pusher = client(pushers);
+        expect(keyRequests(server)).toBe(2);
+        expect(pusher.connectCalls).toBe(2);
+        for (const widget of [a, b]) {
+            expect(widget.last).toMatchObject({
+                state: "retrying",
+                retryInMs: 500,
+                error: {
+                    kind: "key-refused",
+                    message:
+                        'The server refused the app key "app-key" (4001: App key app-key not found) that ' +
+                        "http://app.test/rest/pusher/key serves. Check that the key endpoint and the WebSocket " +
+                        "server use the same Pusher app."
+                }
+            });
+        }
+
+        // One key request and one connection attempt per step: 0.5 s, 1 s, 2 s, 4 s, 8 s, 15 s, 15 s …
+        const fetchedAt: number[] = [];
+        let elapsed = 0;
+        while (elapsed < 60_000) {
+            await settle(100);
+            elapsed += 100;
+            if (keyRequests(server) - 2 > fetchedAt.length) {
+                fetchedAt.push(elapsed);
+            }
+        }
+        const gaps = fetchedAt.map((at, index) => at - (fetchedAt[index - 1] ?? 0));
+        expect(gaps).toEqual([500, 1000, 2000, 4000, 8000, 15_000, 15_000]);
+        expect(pusher.connectCalls).toBe(2 + gaps.length);
+        expect(pushers.clients).toHaveLength(1);
+        expect(vi.getTimerCount()).toBe(1);
+        expect(a.last).toMatchObject({ state: "retrying", retryInMs: 15_000, error: { kind: "key-refused" } });
+
+        // The server accepts the key again (say, the app was enabled again): the next round connects.
+        pushers.broker.refuse = () => undefined;
+        await settle(15_000);
+        expect(pusher.state).toBe("connected");
+        expect(a.last).toEqual({ state: "subscribed" });
+        expect(b.last).toEqual({ state: "subscribed" });
+        expect(vi.getTimerCount()).toBe(0);
+
+        // The backoff starts from the beginning after a connection: the next refusal asks the key endpoint at once.
+        const before = keyRequests(server);
+        pushers.broker.refuse = refuseAllBut("another-key");
+        pusher.drop(4200);
+        await settle();
+        expect(keyRequests(server)).toBe(before + 1);
+        expect(a.last).toMatchObject({ state: "retrying", retryInMs: 500, error: { kind: "key-refused" } });
+        manager.close();
+        expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("treats 4003 (app disabled) alike, and switches to the new key once the key endpoint serves one", async () => {
+        const { manager, pushers, server } = setup({ key: keyConfig("key-a") });
+        pushers.broker.refuse = () => ({ code: 4003, message: "Application disabled" });
+        const widget = listener();
+        manager.subscribe(endpoints(), CHANNEL, widget);
+        await settle();
+        expect(widget.last).toMatchObject({
+            state: "retrying",
+            error: {
+                kind: "key-refused",
+                message: expect.stringMatching(/^The server refused the app key "key-a" \(4003: Application disabled\)/)
+            }
+        });
+
+        // The operator rotates the key: the next round picks it up.
+        server.responders.key = keyConfig("key-b");
+        pushers.broker.refuse = refuseAllBut("key-b");
+        await settle(500);
+        expect(pushers.clients.map(pusher => pusher.key)).toEqual(["key-a", "key-b"]);
+        expect(client(pushers, 1).state).toBe("connected");
+        expect(widget.last).toEqual({ state: "subscribed" });
+        expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("retries a key endpoint that is down after the refusal with its own backoff, then uses the new key", async () => {
+        const { manager, pushers, server } = setup({ key: keyConfig("key-a") });
+        const widget = listener();
+        manager.subscribe(endpoints(), CHANNEL, widget);
+        await settle();
+        let failures = 2;
+        server.responders.key = () =>
+            failures-- > 0 ? json({ error: { code: "starting", message: "Starting" } }, 503) : keyConfig("key-b")();
+        pushers.broker.refuse = refuseAllBut("key-b");
+        client(pushers).drop(4200);
+        await settle();
+        expect(widget.last).toMatchObject({ state: "retrying", retryInMs: 1000, error: { kind: "key-status" } });
+        await settle(1000);
+        expect(widget.last).toMatchObject({ state: "retrying", retryInMs: 2000, error: { kind: "key-status" } });
+        expect(pushers.clients).toHaveLength(1);
+        await settle(2000);
+        expect(pushers.clients.map(pusher => pusher.key)).toEqual(["key-a", "key-b"]);
+        expect(widget.last).toEqual({ state: "subscribed" });
+        expect(vi.getTimerCount()).toBe(0);
+    });
+
+    it("stays bounded by the backoff when every key the endpoint serves is refused (two servers, two keys)", async () => {
+        let served = 0;
+        const { manager, pushers, server } = setup(
+            { key: () => keyConfig(served++ % 2 === 0 ? "key-a" : "key-b")() },
+            { acceptKey: "key-c" }
+        );
+        const widget = listener();
+        const leave = manager.subscribe(endpoints(), CHANNEL, widget);
+        const created: number[] = [];
+        for (let elapsed = 0; elapsed <= 60_000; elapsed += 100) {
+            await settle(elapsed === 0 ? 0 : 100);
+            while (created.length < pushers.clients.length) {
+                created.push(elapsed);
+            }
+        }
+        // A new client per round, at the reconnect backoff: no tight loop.
+        expect(created).toEqual([0, 0, 500, 1500, 3500, 7500, 15_500, 30_500, 45_500]);
+        expect(pushers.clients).toHaveLength(9);
+        expect(keyRequests(server)).toBe(9);
+        expect(pushers.clients.every(pusher => pusher.state === "disconnected")).toBe(true);
+        expect(widget.last).toMatchObject({ state: "retrying", error: { kind: "key-refused" } });
+        leave();
+        await settle(LINGER_MS);
+        expect(manager.connectionCount).toBe(0);
+        expect(vi.getTimerCount()).toBe(0);
+        await settle(60_000);
+        expect(keyRequests(server)).toBe(9);
+    });
+
+    it("stops the rounds when the last widget leaves, and drops a refused connection that has no channel", async () => {
+        const { manager, pushers, server } = setup({}, { acceptKey: "another-key" });
+        const leave = manager.subscribe(endpoints(), CHANNEL, listener());
+        await settle();
+        expect(vi.getTimerCount()).toBe(1);
+        leave();
+        // The round due within the grace period closes the connection instead of asking for a key for nobody.
+        await settle(500);
+        expect(manager.connectionCount).toBe(0);
+        expect(vi.getTimerCount()).toBe(0);
+        expect(keyRequests(server)).toBe(2);
+        await settle(60_000);
+        expect(keyRequests(server)).toBe(2);
+        expect(client(pushers).connectCalls).toBe(2);
+        expect(client(pushers).disconnectCalls).toBe(1);
+
+        // Refused while lingering without channels: closed at once; the next widget starts afresh.
+        const rotated = setup({ key: keyConfig("key-a") });
+        const leaveRotated = rotated.manager.subscribe(endpoints(), CHANNEL, listener());
+        await settle();
+        leaveRotated();
+        rotated.server.responders.key = keyConfig("key-b");
+        client(rotated.pushers).refuse(4001, "App key key-a not found", true);
+        expect(rotated.manager.connectionCount).toBe(0);
+        expect(vi.getTimerCount()).toBe(0);
+        const next = listener();
+        rotated.manager.subscribe(endpoints(), CHANNEL, next);
+        await settle();
+        expect(rotated.pushers.clients.map(pusher => pusher.key)).toEqual(["key-a", "key-b"]);
+        expect(next.last).toEqual({ state: "subscribed" });
+    });
+});
+
+describe("ConnectionManager: a refused key and the grace period", () => {
+    beforeEach(() => {
+        vi.useFakeTimers();
+    });
+    afterEach(() => {
+        vi.useRealTimers();
+    });
+
+    it("goes on with the rounds when a widget comes back within the grace period", async () => {
+        const { manager, pushers, server } = setup({}, { acceptKey: "another-key" });
+        const leave = manager.subscribe(endpoints(), CHANNEL, listener());
+        await settle(); // refused twice; the next round is due in 500 ms
+        leave();
+        await settle(200);
+        const next = listener();
+        manager.subscribe(endpoints(), "private-Sales.Order.2", next);
+        expect(next.last).toMatchObject({ state: "retrying", error: { kind: "key-refused" } });
+
+        pushers.broker.refuse = () => undefined;
+        await settle(300);
+        expect(keyRequests(server)).toBe(3);
+        expect(pushers.clients).toHaveLength(1);
+        expect(client(pushers).authorizations).toEqual(["private-Sales.Order.2"]);
+        expect(next.last).toEqual({ state: "subscribed" });
+        expect(vi.getTimerCount()).toBe(0);
+    });
+});
+
+describe("closeErrorOf", () => {
+    it("reads the close code and reason of both pusher-js error shapes, and nothing else", () => {
+        expect(
+            closeErrorOf({
+                type: "WebSocketError",
+                error: { type: "PusherError", data: { code: 4001, message: "App key x not found" } }
+            })
+        ).toEqual({ code: 4001, message: "App key x not found" });
+        expect(closeErrorOf({ type: "PusherError", data: { code: 4301 } })).toEqual({ code: 4301 });
+        expect(closeErrorOf({ type: "WebSocketError", error: { type: "error" } })).toBeUndefined();
+        expect(closeErrorOf({ type: "PusherError", data: { code: "4001" } })).toBeUndefined();
+        expect(closeErrorOf(null)).toBeUndefined();
+        expect(closeErrorOf("error")).toBeUndefined();
+    });
+});
+
+describe("sameClientConfig", () => {
+    it("compares key, cluster, host, port and TLS", () => {
+        const base = { key: "k", cluster: "local", wsHost: "h", wsPort: 1, forceTLS: false };
+        expect(sameClientConfig(base, { ...base })).toBe(true);
+        for (const change of [{ key: "k2" }, { cluster: "eu" }, { wsHost: "h2" }, { wsPort: 2 }, { forceTLS: true }]) {
+            expect(sameClientConfig(base, { ...base, ...change })).toBe(false);
+        }
+        expect(sameClientConfig({ key: "k", cluster: "eu" }, { key: "k", cluster: "eu" })).toBe(true);
     });
 });
 
