@@ -1,0 +1,453 @@
+/**
+ * 1. End-to-end latency: `POST /rest/pusher/notify` (real HTTP, Bearer key) until the LAST of N
+ * subscribed pusher-js clients has the event, against a bare `ws` server broadcasting the same payload
+ * on an HTTP POST to N bare `ws` clients. Both servers run in child processes, all clients in the
+ * driver process. Runs alternate in blocks (the order rotates every block) to cancel drift.
+ * Two diagnostic sides (full run only): the same server with raw `ws` subscribers (client cost equal
+ * to the baseline's), and "proposed", a what-if server child whose notify publishes in-process (see
+ * lib/server-child.ts) to size a proposed change; it is not what ships.
+ */
+import {
+    openBaselineSockets,
+    openPusherClients,
+    openRawPusherSockets,
+    type PusherPool,
+    type RawPool
+} from "./lib/clients";
+import { HttpClient } from "./lib/http";
+import { BENCH_API_KEY, type ChildHandle, startBaselineProcess, startServerProcess } from "./lib/processes";
+import type { BenchContext, Measurement, Section, Target } from "./lib/report";
+import { median, ms, now, ratio, summarize, times, type Summary } from "./lib/stats";
+
+export const TARGET_RATIO = 1.3;
+const SAMPLE_TIMEOUT_MS = 5_000;
+const ACTION = "changed";
+const ENTITY = "Bench.Item";
+
+/** Arrivals of the notification currently in flight. */
+class Tracker {
+    private seq = "";
+    private t0 = 0;
+    private expected = 0;
+    private arrivals: number[] = [];
+    private resolve: (() => void) | undefined;
+
+    begin(seq: string, expected: number): Promise<void> {
+        this.seq = seq;
+        this.expected = expected;
+        this.arrivals = [];
+        return new Promise(resolve => {
+            this.resolve = resolve;
+        });
+    }
+
+    /** Right before the request is written. */
+    start(): void {
+        this.t0 = now();
+    }
+
+    arrive(seq: unknown): void {
+        if (seq !== this.seq) {
+            return;
+        }
+        this.arrivals.push(now() - this.t0);
+        if (this.arrivals.length === this.expected) {
+            this.resolve?.();
+        }
+    }
+
+    result(): number[] {
+        return this.arrivals;
+    }
+}
+
+export interface SideResult {
+    /** Notify sent -> last client has it (ms), one per notification. */
+    last: Summary;
+    /** Per notification, the median over clients; summarized over notifications. */
+    perClientMedian: Summary;
+    /** Notify sent -> HTTP answer (ms). */
+    response: Summary;
+    timeouts: number;
+    errors: number;
+}
+
+export type SideName = "ours" | "oursRaw" | "proposed" | "baseline";
+/** Table order. */
+export const SIDES: SideName[] = ["ours", "oursRaw", "proposed", "baseline"];
+const SIDE_LABEL: Record<SideName, string> = {
+    ours: "ours: notify API + broker -> pusher-js",
+    oursRaw: "ours -> raw ws clients",
+    proposed: "what-if: in-process publish -> pusher-js",
+    baseline: "bare ws -> bare ws clients"
+};
+
+export interface SizeResult {
+    subscribers: number;
+    samples: number;
+    /** Every side that ran (`oursRaw` and `proposed` not with --quick). */
+    sides: Partial<Record<SideName, SideResult>>;
+    /** `<side>/baseline` ratios of the last-client p50 and p99. */
+    ratios: Partial<Record<SideName, { p50: number; p99: number }>>;
+}
+
+interface Side {
+    name: SideName;
+    send(seq: string): Promise<boolean>;
+}
+
+interface Servers {
+    ours: ChildHandle;
+    baseline: ChildHandle;
+    proposed?: ChildHandle;
+}
+
+interface Collected {
+    last: number[];
+    perClient: number[];
+    response: number[];
+    timeouts: number;
+    errors: number;
+}
+
+async function sample(side: Side, tracker: Tracker, seq: string, subscribers: number, into: Collected | undefined) {
+    const arrived = tracker.begin(seq, subscribers);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">(resolve => {
+        timer = setTimeout(() => resolve("timeout"), SAMPLE_TIMEOUT_MS);
+    });
+    tracker.start();
+    const t0 = now();
+    let answeredAt = NaN;
+    const answered = side.send(seq).then(
+        ok => {
+            answeredAt = now();
+            return ok;
+        },
+        () => false
+    );
+    const outcome = await Promise.race([arrived.then(() => "ok" as const), timeout]);
+    const ok = await Promise.race([answered, timeout.then(() => false)]);
+    clearTimeout(timer);
+    if (into === undefined) {
+        return;
+    }
+    if (outcome === "timeout") {
+        into.timeouts++;
+        return;
+    }
+    if (!ok) {
+        into.errors++;
+        return;
+    }
+    const arrivals = tracker.result();
+    into.last.push(Math.max(...arrivals));
+    into.perClient.push(median(arrivals));
+    into.response.push(answeredAt - t0);
+}
+
+function sideResult(collected: Collected): SideResult {
+    return {
+        last: summarize(collected.last),
+        perClientMedian: summarize(collected.perClient),
+        response: summarize(collected.response),
+        timeouts: collected.timeouts,
+        errors: collected.errors
+    };
+}
+
+function payloadFor(subscribers: number, seq: string): string {
+    return JSON.stringify({
+        entity: ENTITY,
+        guid: String(subscribers),
+        changedDate: new Date().toISOString(),
+        sender: "bench",
+        data: seq
+    });
+}
+
+/** Parses a Pusher-shaped frame and its data like pusher-js would, and reports the arrival. */
+function frameHandler(tracker: Tracker): (index: number, text: string) => void {
+    return (_index, text) => {
+        const frame = JSON.parse(text) as { event: string; data: string };
+        if (frame.event === ACTION) {
+            tracker.arrive((JSON.parse(frame.data) as { data?: string }).data);
+        }
+    };
+}
+
+/**
+ * A notify side: N subscribers of `private-Bench.Item.<guid>` on `server` (pusher-js clients, or raw
+ * `ws` sockets speaking Pusher protocol 7), notifications through its `/rest/pusher/notify`.
+ */
+async function notifySide(
+    name: SideName,
+    server: ChildHandle,
+    clients: "pusher-js" | "raw",
+    subscribers: number,
+    guid: string,
+    tracker: Tracker,
+    cleanup: Array<() => void>
+): Promise<Side> {
+    const channel = `private-${ENTITY}.${guid}`;
+    const setupHttp = new HttpClient(server.url, 32);
+    const notifyHttp = new HttpClient(server.url, 1);
+    cleanup.push(
+        () => setupHttp.close(),
+        () => notifyHttp.close()
+    );
+    if (clients === "pusher-js") {
+        const pool: PusherPool = await openPusherClients({
+            http: setupHttp,
+            apiKey: BENCH_API_KEY,
+            count: subscribers,
+            channelOf: () => channel
+        });
+        cleanup.push(() => pool.close());
+        for (const subscribed of pool.channels) {
+            subscribed.bind(ACTION, (payload: { data?: string }) => tracker.arrive(payload.data));
+        }
+    } else {
+        const pool: RawPool = await openRawPusherSockets({
+            http: setupHttp,
+            apiKey: BENCH_API_KEY,
+            count: subscribers,
+            channelsOf: () => [channel]
+        });
+        cleanup.push(() => pool.close());
+        pool.onFrame(frameHandler(tracker));
+    }
+    const bearer = { Authorization: `Bearer ${BENCH_API_KEY}` };
+    return {
+        name,
+        send: async seq => {
+            const answer = await notifyHttp.postJson(
+                "/rest/pusher/notify",
+                { entity: ENTITY, guid, action: ACTION, sender: "bench", data: seq },
+                bearer
+            );
+            return answer.status === 200;
+        }
+    };
+}
+
+/** The baseline side: bare ws clients, the same payload through the bare server's `/publish`. */
+async function baselineSide(
+    baseline: ChildHandle,
+    subscribers: number,
+    channel: string,
+    tracker: Tracker,
+    cleanup: Array<() => void>
+): Promise<Side> {
+    const http = new HttpClient(baseline.url, 1);
+    cleanup.push(() => http.close());
+    const pool: RawPool = await openBaselineSockets({
+        url: baseline.url,
+        count: subscribers,
+        channelsOf: () => [channel]
+    });
+    cleanup.push(() => pool.close());
+    pool.onFrame(frameHandler(tracker));
+    return {
+        name: "baseline",
+        send: async seq => {
+            const answer = await http.postJson("/publish", {
+                channel,
+                event: ACTION,
+                data: payloadFor(subscribers, seq)
+            });
+            return answer.status === 200;
+        }
+    };
+}
+
+async function measureSize(
+    ctx: BenchContext,
+    servers: Servers,
+    subscribers: number,
+    blocks: number,
+    perBlock: number
+): Promise<SizeResult> {
+    const guid = String(subscribers);
+    const tracker = new Tracker();
+    const cleanup: Array<() => void> = [];
+    try {
+        ctx.log(`latency: opening ${subscribers} subscriber(s) per side`);
+        const sides: Side[] = [
+            await notifySide("ours", servers.ours, "pusher-js", subscribers, guid, tracker, cleanup)
+        ];
+        if (servers.proposed !== undefined) {
+            // Same server as "ours", another channel.
+            sides.push(
+                await notifySide(
+                    "oursRaw",
+                    servers.ours,
+                    "raw",
+                    subscribers,
+                    String(100_000 + subscribers),
+                    tracker,
+                    cleanup
+                ),
+                await notifySide("proposed", servers.proposed, "pusher-js", subscribers, guid, tracker, cleanup)
+            );
+        }
+        sides.push(await baselineSide(servers.baseline, subscribers, `private-${ENTITY}.${guid}`, tracker, cleanup));
+        const collected = new Map<SideName, Collected>(
+            sides.map(side => [side.name, { last: [], perClient: [], response: [], timeouts: 0, errors: 0 }])
+        );
+        let seq = 0;
+        // Block 0 warms every path up and is not recorded; the order rotates every block.
+        for (let block = 0; block <= blocks; block++) {
+            const shift = block % sides.length;
+            const order = [...sides.slice(shift), ...sides.slice(0, shift)];
+            for (const side of block % 2 === 0 ? order : order.reverse()) {
+                for (let i = 0; i < perBlock; i++) {
+                    const into = block === 0 ? undefined : collected.get(side.name);
+                    await sample(side, tracker, `${side.name}-${seq++}`, subscribers, into);
+                }
+            }
+        }
+        const results: SizeResult["sides"] = {};
+        for (const [name, values] of collected) {
+            results[name] = sideResult(values);
+        }
+        const ratios: SizeResult["ratios"] = {};
+        for (const name of collected.keys()) {
+            ratios[name] = {
+                p50: ratio(results[name]!.last.p50, results.baseline!.last.p50),
+                p99: ratio(results[name]!.last.p99, results.baseline!.last.p99)
+            };
+        }
+        return { subscribers, samples: blocks * perBlock, sides: results, ratios };
+    } finally {
+        cleanup.reverse().forEach(close => close());
+        // Let the servers see the closes before the next size.
+        await new Promise(resolve => setTimeout(resolve, 300));
+    }
+}
+
+export const latency: Measurement = {
+    id: "latency",
+    async run(ctx: BenchContext): Promise<Section> {
+        // Recorded blocks per number of subscribers (plus one warm-up block each).
+        const plan: Array<[subscribers: number, blocks: number]> = ctx.quick
+            ? [
+                  [1, 3],
+                  [100, 3],
+                  [1000, 1]
+              ]
+            : [
+                  [1, 20],
+                  [100, 20],
+                  [1000, 12]
+              ];
+        const perBlock = ctx.quick ? 10 : 25;
+        // The diagnostic sides (raw clients, what-if) are left out of the smoke run.
+        const servers: Servers = {
+            ours: await startServerProcess({ logLevel: ctx.logLevel }),
+            baseline: await startBaselineProcess(),
+            proposed: ctx.quick
+                ? undefined
+                : await startServerProcess({ logLevel: ctx.logLevel, variant: "in-process-publish" })
+        };
+        const results: SizeResult[] = [];
+        try {
+            for (const [subscribers, blocks] of plan) {
+                results.push(await measureSize(ctx, servers, subscribers, blocks, perBlock));
+            }
+        } finally {
+            await Promise.all([servers.ours.close(), servers.baseline.close(), servers.proposed?.close()]);
+        }
+        const active = SIDES.filter(side => results[0]?.sides[side] !== undefined);
+        const targets: Target[] = results.flatMap(result => {
+            const ours = result.sides.ours!;
+            const baseline = result.sides.baseline!;
+            const ratios = result.ratios.ours!;
+            return [
+                {
+                    what: `notify-to-delivery p50, ${result.subscribers} subscriber(s)`,
+                    goal: `<= ${TARGET_RATIO}x bare ws`,
+                    value: `${times(ratios.p50)} (${ms(ours.last.p50)} vs ${ms(baseline.last.p50)} ms)`,
+                    met: ratios.p50 <= TARGET_RATIO
+                },
+                {
+                    what: `notify-to-delivery p99, ${result.subscribers} subscriber(s)`,
+                    goal: `<= ${TARGET_RATIO}x bare ws`,
+                    value: `${times(ratios.p99)} (${ms(ours.last.p99)} vs ${ms(baseline.last.p99)} ms)`,
+                    met: ratios.p99 <= TARGET_RATIO
+                }
+            ];
+        });
+        const failures = results.flatMap(result =>
+            active.flatMap(side => {
+                const outcome = result.sides[side];
+                return outcome !== undefined && outcome.timeouts + outcome.errors > 0
+                    ? [
+                          `${side}, ${result.subscribers} subscribers: ${outcome.timeouts} timeouts, ` +
+                              `${outcome.errors} failed requests (left out of the figures)`
+                      ]
+                    : [];
+            })
+        );
+        return {
+            id: "latency",
+            title: "1. Notify-to-delivery latency",
+            method:
+                `Time from writing \`POST /rest/pusher/notify\` (keep-alive HTTP, Bearer key) until the LAST of N ` +
+                `pusher-js clients subscribed to the channel has the event (fan-out complete), one notification at a ` +
+                `time. Baseline: a bare \`ws\` server on a bare \`http\` server that broadcasts the same Pusher-shaped ` +
+                `frame on \`POST /publish\` to N bare \`ws\` clients, which parse the frame and its data like pusher-js ` +
+                `does. Each server runs in its own child process; all clients and the HTTP sender share the driver ` +
+                `process, for every side alike, so client-side work of the N clients is serialized there (in production ` +
+                `each browser does its own). ${plan.map(([, blocks]) => blocks).join("/")} blocks (for ` +
+                `${plan.map(([subscribers]) => subscribers).join("/")} subscribers) of ${perBlock} notifications per ` +
+                `side, the order of the sides rotating every block, after one warm-up block; server log level ` +
+                `${ctx.logLevel}. Milliseconds; ratios are side / bare ws. Diagnostic sides (no target applies): ` +
+                `"ours -> raw ws clients" is the same server with raw \`ws\` subscribers speaking Pusher protocol 7 ` +
+                `(client cost equal to the baseline's, so it isolates the server); "what-if: in-process publish" is ` +
+                `the server with notify calling \`broker.publish()\` directly instead of the pusher SDK's loopback ` +
+                `HTTP request (a bench-only patch, bench/lib/server-child.ts), to size the change proposed under ` +
+                `Findings.`,
+            tables: [
+                {
+                    head: [
+                        "subscribers",
+                        "side",
+                        "last p50",
+                        "last p95",
+                        "last p99",
+                        "last max",
+                        "per-client median p50",
+                        "HTTP answer p50",
+                        "p50 / bare ws",
+                        "p99 / bare ws"
+                    ],
+                    rows: results.flatMap(result =>
+                        active.map(side => {
+                            const outcome = result.sides[side]!;
+                            const ratios = result.ratios[side]!;
+                            return [
+                                String(result.subscribers),
+                                SIDE_LABEL[side],
+                                ms(outcome.last.p50),
+                                ms(outcome.last.p95),
+                                ms(outcome.last.p99),
+                                ms(outcome.last.max),
+                                ms(outcome.perClientMedian.p50),
+                                ms(outcome.response.p50),
+                                times(ratios.p50),
+                                times(ratios.p99)
+                            ];
+                        })
+                    )
+                }
+            ],
+            targets,
+            notes: [
+                `Samples per side: ${results.map(r => `${r.samples} (${r.subscribers})`).join(", ")}.`,
+                ...failures
+            ],
+            raw: results
+        };
+    }
+};

@@ -1,0 +1,106 @@
+/**
+ * Child process: the physical floor. A bare `ws` server on a bare `http` server, no framework, no
+ * auth, no logging. Clients connect to `/?channel=<name>`. `POST /publish` with
+ * `{ "channel", "event", "data" }` and `POST /batch` with `{ "events": [...] }` send a Pusher-shaped
+ * frame `{ "event", "channel", "data" }` (serialized once per event) to every socket of the channel
+ * and answer `{ "sent": n }`.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocket, WebSocketServer } from "ws";
+import { announce, serveParent } from "./ipc";
+
+interface BaselineEvent {
+    channel: string;
+    event: string;
+    data: string;
+}
+
+const channels = new Map<string, Set<WebSocket>>();
+let open = 0;
+
+function publish(event: BaselineEvent): number {
+    const sockets = channels.get(event.channel);
+    if (sockets === undefined) {
+        return 0;
+    }
+    const frame = Buffer.from(JSON.stringify({ event: event.event, channel: event.channel, data: event.data }));
+    let sent = 0;
+    for (const ws of sockets) {
+        if (ws.readyState === WebSocket.OPEN) {
+            ws.send(frame, { binary: false });
+            sent++;
+        }
+    }
+    return sent;
+}
+
+const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+        let sent = 0;
+        try {
+            const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as
+                BaselineEvent | { events: BaselineEvent[] };
+            if (req.method === "POST" && req.url === "/publish") {
+                sent = publish(body as BaselineEvent);
+            } else if (req.method === "POST" && req.url === "/batch") {
+                for (const event of (body as { events: BaselineEvent[] }).events) {
+                    sent += publish(event);
+                }
+            } else {
+                res.writeHead(404).end();
+                return;
+            }
+        } catch {
+            res.writeHead(400).end();
+            return;
+        }
+        const answer = JSON.stringify({ sent });
+        res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(answer) });
+        res.end(answer);
+    });
+});
+
+const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: false });
+wss.on("connection", (ws, req) => {
+    const names = new URL(req.url ?? "/", "http://localhost").searchParams.getAll("channel");
+    for (const name of names) {
+        let sockets = channels.get(name);
+        if (sockets === undefined) {
+            sockets = new Set();
+            channels.set(name, sockets);
+        }
+        sockets.add(ws);
+    }
+    open++;
+    ws.on("error", () => undefined);
+    ws.on("close", () => {
+        open--;
+        for (const name of names) {
+            const sockets = channels.get(name);
+            sockets?.delete(ws);
+            if (sockets?.size === 0) {
+                channels.delete(name);
+            }
+        }
+    });
+    ws.send(JSON.stringify({ event: "ready", channels: names }));
+});
+
+server.listen(0, "127.0.0.1", () => {
+    const { port } = server.address() as AddressInfo;
+    serveParent({
+        sockets: () => open,
+        close: async () => {
+            for (const sockets of channels.values()) {
+                sockets.forEach(ws => ws.terminate());
+            }
+            wss.close();
+            server.closeAllConnections();
+            await new Promise<void>(resolve => server.close(() => resolve()));
+        }
+    });
+    announce(`http://127.0.0.1:${port}`);
+});
