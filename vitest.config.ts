@@ -27,7 +27,11 @@ export default defineConfig({
                 test: {
                     name: "server",
                     environment: "node",
-                    include: ["server/**/__tests__/**/*.test.ts", "bench/**/__tests__/**/*.test.ts", "test/**/*.test.ts"],
+                    include: [
+                        "server/**/__tests__/**/*.test.ts",
+                        "bench/**/__tests__/**/*.test.ts",
+                        "test/**/*.test.ts"
+                    ],
                     exclude: ["test/e2e/**", "node_modules/**"],
                     testTimeout: 20_000,
                     hookTimeout: 30_000
