@@ -22,7 +22,14 @@ import { createErrorHandler, notFoundHandler } from "./errors";
 import { createLogger } from "./logger";
 import { cors, noStore } from "./middleware";
 import { createOpenApiDocument } from "./openapi";
-import { PROBE_TIMEOUT_MS, createBrokerProbe, createPusher, type ProbeResult } from "./pusher";
+import {
+    DEFAULT_RETRY_POLICY,
+    PROBE_TIMEOUT_MS,
+    createBrokerProbe,
+    createPusher,
+    type ProbeResult,
+    type RetryPolicy
+} from "./pusher";
 import { createRequestContext } from "./request";
 import { createAuthRouter } from "./routes/auth";
 import { createHealthRouter } from "./routes/health";
@@ -46,6 +53,8 @@ export interface AppOptions {
      * MENDIX_APP_URL, the playground (when on) is asked in-process: the server's own base URL.
      */
     accessCheckUrl?: string | (() => string | undefined);
+    /** Retries and per-attempt timeout of trigger calls to the broker (default DEFAULT_RETRY_POLICY). */
+    brokerRetry?: Partial<RetryPolicy>;
 }
 
 export interface RunningApp {
@@ -110,6 +119,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     app.set("trust proxy", config.trustProxy);
     const server = http.createServer(app);
     const requests = createRequestContext(logger);
+    const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.brokerRetry };
     app.use(requests.middleware);
 
     let url = "";
@@ -132,14 +142,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         loopback.use(notFoundHandler);
         internal = http.createServer(loopback);
         const address = await listenOn(internal, 0, "127.0.0.1");
-        pusher = createPusher(config.broker, { ...credentials, port: address.port });
+        pusher = createPusher(config.broker, { ...credentials, port: address.port }, retryPolicy.timeoutMs);
         const loopbackServer = internal;
         brokerReady = async () =>
             server.listening && loopbackServer.listening && !closing
                 ? { ok: true }
                 : { ok: false, reason: server.listening ? "the embedded broker is closed" : "not listening yet" };
     } else {
-        pusher = createPusher(config.broker);
+        pusher = createPusher(config.broker, undefined, retryPolicy.timeoutMs);
         brokerReady = createBrokerProbe(createPusher(config.broker, undefined, PROBE_TIMEOUT_MS));
     }
 
@@ -163,7 +173,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             return config.playground && url !== "" ? url : undefined;
         },
         brokerReady: () => brokerReady(),
-        isClosing: () => closing
+        isClosing: () => closing,
+        retryPolicy
     };
 
     app.use("/rest/pusher", cors(config.corsOrigins), noStore);

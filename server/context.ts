@@ -5,7 +5,7 @@ import type Pusher from "pusher";
 import type { Logger } from "pino";
 import type { ApiKeyChecker } from "./apikey";
 import type { Config } from "./config";
-import type { ProbeResult } from "./pusher";
+import type { ProbeResult, RetryPolicy } from "./pusher";
 
 export interface ServerContext {
     config: Config;
@@ -21,4 +21,6 @@ export interface ServerContext {
     brokerReady(): Promise<ProbeResult>;
     /** True once `close()` started. */
     isClosing(): boolean;
+    /** Retries of trigger calls to the broker. */
+    retryPolicy: RetryPolicy;
 }

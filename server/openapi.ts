@@ -221,7 +221,7 @@ export function createOpenApiDocument(): Schema {
                     operationId: "notifyBatch",
                     tags: ["notify"],
                     summary: `Send 1 to ${MAX_BATCH_SIZE} notifications`,
-                    description: `Validates all notifications first (any invalid one: 400, nothing sent), then triggers them in order, ${BATCH_CHUNK_SIZE} per broker call. If a call fails, the rest is not sent: 502 with \`details.triggered\` and \`details.failed\` (indexes to retry). Counts as one request for the rate limit. Body at most BODY_LIMIT_BYTES.`,
+                    description: `Validates all notifications first (any invalid one: 400, nothing sent), then triggers them in order, ${BATCH_CHUNK_SIZE} per broker call. If a call still fails after its retries (3 attempts with backoff), the rest is not sent: 502 with \`details.triggered\` and \`details.failed\` (indexes to retry). Counts as one request for the rate limit. Body at most BODY_LIMIT_BYTES.`,
                     security: [{ bearerAuth: [] }],
                     requestBody: {
                         required: true,
@@ -437,7 +437,12 @@ export function createOpenApiDocument(): Schema {
                             items: { type: "integer", minimum: 0 },
                             description: "Indexes of the notifications not sent."
                         },
-                        reason: { type: "string" }
+                        reason: { type: "string" },
+                        attempts: {
+                            type: "integer",
+                            minimum: 1,
+                            description: "Attempts made for the failed broker call (bounded retries with backoff)."
+                        }
                     }
                 },
                 NotificationPayload: {

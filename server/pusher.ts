@@ -6,8 +6,8 @@
 import Pusher from "pusher";
 import type { BrokerConfig } from "./config";
 
-/** Timeout of trigger calls to the broker. */
-export const TRIGGER_TIMEOUT_MS = 10_000;
+/** Timeout of one trigger call to the broker (each retry has its own). */
+export const TRIGGER_TIMEOUT_MS = 4_000;
 /** Timeout of the readiness probe of an external broker. */
 export const PROBE_TIMEOUT_MS = 2_000;
 /** How long a readiness probe answer is reused. */
@@ -73,6 +73,51 @@ export function describeBroker(broker: BrokerConfig): string {
             return `Pusher Channels cluster ${broker.cluster}`;
         case "pusher-host":
             return `Pusher-compatible host ${broker.useTLS ? "https" : "http"}://${broker.host}:${broker.port}`;
+    }
+}
+
+/** Retries of trigger calls: bounded, with exponential backoff, only for errors worth another try. */
+export interface RetryPolicy {
+    /** Attempts in total (1 = no retry). */
+    attempts: number;
+    /** Delay before the second attempt; doubles for each further one, plus up to 25 % jitter. */
+    baseDelayMs: number;
+    /** Timeout of each attempt (the pusher SDK's request timeout). */
+    timeoutMs: number;
+}
+
+/** Worst case with these defaults: 3 x 4 s + 0.25 s + 0.5 s (+ jitter), about 13 s. */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 3, baseDelayMs: 250, timeoutMs: TRIGGER_TIMEOUT_MS };
+
+/**
+ * Worth another try: the broker could not be reached, timed out, answered 5xx or 429. Not worth it: any other
+ * 4xx (the request itself is refused) and errors that are not HTTP errors of the SDK.
+ */
+export function isRetryable(error: unknown): boolean {
+    if (!(error instanceof Pusher.RequestError)) {
+        return false;
+    }
+    const status = (error as { status?: unknown }).status;
+    return typeof status !== "number" || status === 429 || status >= 500;
+}
+
+/** Runs `attempt` up to `policy.attempts` times while it fails with a retryable error; rethrows the last error. */
+export async function withRetries<T>(
+    attempt: () => Promise<T>,
+    policy: RetryPolicy,
+    onRetry?: (failedAttempt: number, error: unknown, delayMs: number) => void
+): Promise<T> {
+    for (let done = 1; ; done++) {
+        try {
+            return await attempt();
+        } catch (error) {
+            if (done >= policy.attempts || !isRetryable(error)) {
+                throw error;
+            }
+            const delayMs = Math.round(policy.baseDelayMs * 2 ** (done - 1) * (1 + Math.random() * 0.25));
+            onRetry?.(done, error, delayMs);
+            await new Promise(resolve => setTimeout(resolve, delayMs));
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { RequestHandler } from "express";
 import type { Logger } from "pino";
+import { errorBody } from "./errors";
 
 declare module "express-serve-static-core" {
     interface Request {
@@ -30,7 +31,10 @@ export interface InFlight {
 export interface RequestContext {
     middleware: RequestHandler;
     inFlight: InFlight;
-    /** From now on, every response carries `Connection: close` (graceful shutdown). */
+    /**
+     * Graceful shutdown: from now on, requests that arrive (on kept-alive connections) are answered 503
+     * `not_ready` with `Connection: close` and are not run; requests already in flight finish normally.
+     */
     startClosing(): void;
 }
 
@@ -54,7 +58,13 @@ export function createRequestContext(logger: Logger): RequestContext {
         req.log = logger.child({ reqId: req.id });
         res.setHeader("X-Request-Id", req.id);
         if (closing) {
+            // A request that arrives after close() started is not run: once in-flight requests drained, the
+            // broker closes its sockets, so a notify accepted now could answer 200 and reach nobody.
             res.setHeader("Connection", "close");
+            res.setHeader("Retry-After", "1");
+            res.status(503).json(errorBody("not_ready", "The server is shutting down; retry in a moment."));
+            req.log.info({ method: req.method, path: req.path, status: 503 }, "request refused: shutting down");
+            return;
         }
         const started = process.hrtime.bigint();
         count++;

@@ -20,7 +20,8 @@ import {
 import type { ServerContext } from "../context";
 import { HttpError, invalidRequest } from "../errors";
 import { jsonBody, limiter } from "../middleware";
-import { describeRequestError } from "../pusher";
+import type { Logger } from "pino";
+import { DEFAULT_RETRY_POLICY, describeRequestError, withRetries, type RetryPolicy } from "../pusher";
 import { SOCKET_ID_PATTERN } from "./auth";
 
 /** A single notification request is small: 16 KB at most. */
@@ -72,6 +73,12 @@ export const notificationSchema = z
             issues.addIssue({ code: "custom", path: ["entity"], message: "is required with guid (or send a topic)" });
         } else if (value.guid === undefined) {
             issues.addIssue({ code: "custom", path: ["guid"], message: "is required with entity (or send a topic)" });
+        } else {
+            // entity + guid make the topic: it must still give a valid channel name (at most 164 characters).
+            const problem = validateTopic(defaultTopic(value.entity, value.guid));
+            if (problem !== null) {
+                issues.addIssue({ code: "custom", path: ["entity"], message: `entity and guid: ${problem}` });
+            }
         }
     });
 
@@ -145,43 +152,68 @@ async function drain(response: { text(): Promise<string> }): Promise<void> {
     await response.text().catch(() => "");
 }
 
-export async function triggerOne(pusher: Pusher, item: PreparedNotification): Promise<void> {
+/** Logs each retry of a trigger call. */
+function retryLogger(log: Logger | undefined, what: Record<string, unknown>) {
+    return (attempt: number, error: unknown, delayMs: number) =>
+        log?.warn({ ...what, attempt, delayMs, reason: describeRequestError(error) }, "broker call failed; retrying");
+}
+
+export async function triggerOne(
+    pusher: Pusher,
+    item: PreparedNotification,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    log?: Logger
+): Promise<void> {
     try {
-        const response = await pusher.trigger(
-            item.channel,
-            item.action,
-            item.data,
-            item.socketId === undefined ? undefined : { socket_id: item.socketId }
+        await withRetries(
+            async () => {
+                const response = await pusher.trigger(
+                    item.channel,
+                    item.action,
+                    item.data,
+                    item.socketId === undefined ? undefined : { socket_id: item.socketId }
+                );
+                await drain(response);
+            },
+            policy,
+            retryLogger(log, { channel: item.channel })
         );
-        await drain(response);
     } catch (error) {
-        throw brokerError(error);
+        throw brokerError(error, { attempts: policy.attempts });
     }
 }
 
 /**
- * Sends in chunks of 10 through `triggerBatch`, in order; stops at the first failed chunk and then
- * throws 502 `broker_error` with `details.failed` (indexes not sent) and `details.triggered`.
+ * Sends in chunks of 10 through `triggerBatch`, in order, each chunk with bounded retries; stops at the first
+ * chunk that still fails and then throws 502 `broker_error` with `details.failed` (indexes not sent) and
+ * `details.triggered`.
  */
-export async function triggerInChunks(pusher: Pusher, items: PreparedNotification[]): Promise<number> {
+export async function triggerInChunks(
+    pusher: Pusher,
+    items: PreparedNotification[],
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    log?: Logger
+): Promise<number> {
     let triggered = 0;
     for (let start = 0; start < items.length; start += BATCH_CHUNK_SIZE) {
         const chunk = items.slice(start, start + BATCH_CHUNK_SIZE);
+        const events = chunk.map(item => {
+            const event: Pusher.BatchEvent = { channel: item.channel, name: item.action, data: item.data };
+            if (item.socketId !== undefined) {
+                event.socket_id = item.socketId;
+            }
+            return event;
+        });
         try {
-            const response = await pusher.triggerBatch(
-                chunk.map(item => {
-                    const event: Pusher.BatchEvent = { channel: item.channel, name: item.action, data: item.data };
-                    if (item.socketId !== undefined) {
-                        event.socket_id = item.socketId;
-                    }
-                    return event;
-                })
+            await withRetries(
+                async () => drain(await pusher.triggerBatch(events)),
+                policy,
+                retryLogger(log, { chunk: start / BATCH_CHUNK_SIZE })
             );
-            await drain(response);
             triggered += chunk.length;
         } catch (error) {
             const failed = items.map((_item, index) => index).slice(start);
-            throw brokerError(error, { triggered, failed });
+            throw brokerError(error, { triggered, failed, attempts: policy.attempts });
         }
     }
     return triggered;
@@ -207,7 +239,7 @@ export function createNotifyRouter(ctx: ServerContext): Router {
                 throw invalidRequest(parsed.error, "Invalid notification.");
             }
             const item = prepareNotification(parsed.data);
-            await triggerOne(ctx.pusher(), item);
+            await triggerOne(ctx.pusher(), item, ctx.retryPolicy, req.log);
             req.log.debug({ channel: item.channel, action: item.action }, "notified");
             const body: NotifyResponse = { triggered: 1, channels: [item.channel] };
             res.json(body);
@@ -226,7 +258,7 @@ export function createNotifyRouter(ctx: ServerContext): Router {
             }
             const now = new Date();
             const items = parsed.data.notifications.map((input, index) => prepareNotification(input, now, index));
-            const triggered = await triggerInChunks(ctx.pusher(), items);
+            const triggered = await triggerInChunks(ctx.pusher(), items, ctx.retryPolicy, req.log);
             req.log.debug({ triggered }, "notified batch");
             const body: NotifyResponse = { triggered, channels: uniqueChannels(items) };
             res.json(body);

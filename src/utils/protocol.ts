@@ -6,6 +6,8 @@
 
 /** Prefix of the Pusher private channels used for topics. */
 export const PRIVATE_PREFIX = "private-";
+/** Topics starting with this give `private-encrypted-` channels (Pusher end-to-end encryption): refused. */
+export const ENCRYPTED_TOPIC_PREFIX = "encrypted-";
 /** Pusher's channel name rule. */
 export const CHANNEL_NAME_PATTERN = /^[A-Za-z0-9_\-=@,.;]+$/;
 /** Pusher's limit on channel names. */
@@ -61,6 +63,11 @@ export function validateTopic(topic: string): ValidationError {
     }
     if (!CHANNEL_NAME_PATTERN.test(topic)) {
         return `The topic "${topic}" contains characters that are not allowed; use only letters, digits and _ - = @ , . ;`;
+    }
+    if (topic.startsWith(ENCRYPTED_TOPIC_PREFIX)) {
+        // private-encrypted-* channels are Pusher's end-to-end encrypted channels: the pusher SDK cannot sign or
+        // trigger them without an encryption master key (it throws), and Notify & Listen does not use them.
+        return `The topic "${topic}" starts with "${ENCRYPTED_TOPIC_PREFIX}", which Pusher reserves for end-to-end encrypted channels; choose another topic.`;
     }
     return null;
 }

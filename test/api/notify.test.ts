@@ -461,7 +461,8 @@ describe("notify through a Pusher-compatible host (fake Pusher HTTP API)", () =>
     });
 
     it("a failed chunk answers 502 broker_error with what was triggered and the indexes not sent", async () => {
-        fake.failOn = new Set([2]);
+        // The second chunk fails on all 3 attempts (bounded retries).
+        fake.failOn = new Set([2, 3, 4]);
         const notifications = Array.from({ length: 25 }, () => ({ topic: TOPIC, action: "refresh" }));
         const { status, body } = await answer(
             postJson(`${server.url}/rest/pusher/notify/batch`, { notifications }, BEARER)
@@ -474,11 +475,11 @@ describe("notify through a Pusher-compatible host (fake Pusher HTTP API)", () =>
         });
         expect(body.error.details.reason).toMatch(/500/);
         expect(JSON.stringify(body)).not.toContain("auth_signature");
-        expect(fake.calls).toHaveLength(2);
+        expect(fake.calls).toHaveLength(4);
     });
 
     it("a failed single notify answers 502 broker_error", async () => {
-        fake.failOn = new Set([1]);
+        fake.failOn = new Set([1, 2, 3]);
         const { status, body } = await answer(
             postJson(`${server.url}/rest/pusher/notify`, { topic: TOPIC, action: "refresh" }, BEARER)
         );

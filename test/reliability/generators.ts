@@ -1,0 +1,822 @@
+/**
+ * fast-check generators of hostile requests for the companion server's HTTP API, each with an independent
+ * oracle: the exact status (or status family) and error code the request must get. The oracle re-states the
+ * rules of DESIGN.md with its own regular expressions instead of calling the server's validation code.
+ */
+import fc from "fast-check";
+import { API_KEY, FORBIDDEN_PREFIX, GOOD_COOKIE, GOOD_CSRF } from "./harness";
+
+/** Pusher channel characters (DESIGN.md); a topic of 1..156 of them gives a valid `private-` channel. */
+export const TOPIC_RE = /^[A-Za-z0-9_\-=@,.;]{1,156}$/;
+/**
+ * A valid topic: Pusher channel characters, at most 156 of them, and not `encrypted-...` (that would make a
+ * `private-encrypted-` channel, Pusher's end-to-end encrypted kind, which the pusher SDK cannot sign or trigger
+ * without an encryption master key).
+ */
+export function isValidTopic(topic: string): boolean {
+    return TOPIC_RE.test(topic) && !topic.startsWith("encrypted-");
+}
+const SOCKET_ID_RE = /^\d+\.\d+$/;
+const ENTITY_RE = /^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/;
+const GUID_RE = /^\d{1,20}$/;
+const OBJECT_TOPIC_RE = /^([A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)\.(\d{1,20})$/;
+const ACTION_RE = /^[A-Za-z0-9_\-=@,.;]{1,200}$/;
+export const AUTH_LIMIT = 16 * 1024;
+export const NOTIFY_LIMIT = 16 * 1024;
+export const BATCH_LIMIT = 1_048_576;
+export const MAX_PAYLOAD = 10_240;
+
+/** Channels a listener watches during the fuzz run: deliveries to them are counted exactly. */
+export const WATCHED_TOPICS = ["Fuzz.Item.1", "Fuzz.Item.2", "Fuzz.Item.3"];
+
+/** What a request must get: this exact status and, for a refusal, one of `codes` (when given). */
+export interface Expectation {
+    status: number;
+    codes?: string[];
+}
+
+export interface HttpCase {
+    label: string;
+    headers: Record<string, string>;
+    body: string | Buffer;
+    expect: Expectation;
+}
+
+const MISSING = Symbol("missing");
+type Field = unknown;
+
+// --- building blocks ------------------------------------------------------------------------------------
+
+const channelChar = fc.constantFrom(..."abcXYZ019_-=@,.;".split(""));
+const validTopic = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...WATCHED_TOPICS, "Sales.Order.281474976710657", "x", "a;b,c=d@e") },
+    { weight: 2, arbitrary: fc.string({ unit: channelChar, minLength: 1, maxLength: 40 }) },
+    { weight: 1, arbitrary: fc.string({ unit: channelChar, minLength: 150, maxLength: 156 }) }
+);
+const badTopic = fc.oneof(
+    fc.constantFrom(
+        "",
+        " ",
+        "a b",
+        "a:b",
+        "a\nb",
+        "a/b",
+        "über",
+        "x".repeat(157),
+        "Sales.Order.1\u0000",
+        "%2e%2e",
+        "private-a:private-b",
+        "encrypted-x",
+        "encrypted-"
+    ),
+    fc.string({ unit: "binary", minLength: 1, maxLength: 30 }).filter(s => !TOPIC_RE.test(s))
+);
+const wrongType = fc.oneof(
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant([]),
+    fc.array(fc.string(), { maxLength: 3 }),
+    fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 })
+);
+const anyText = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: "binary", maxLength: 40 }),
+    fc.string({ unit: "grapheme", maxLength: 20 })
+);
+
+const validSocketId = fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => `${a}.${b}`);
+const injectedSocketIds = fc.constantFrom(
+    "1.1:private-x",
+    "1.1\n",
+    "\n1.1",
+    "1.1 ",
+    " 1.1",
+    "1.1.1",
+    "-1.1",
+    "1e3.1",
+    "1.",
+    ".1",
+    "1",
+    "١.١",
+    "１.１",
+    "0x1.1",
+    "1.1%0a",
+    "1.1;private-a",
+    ""
+);
+const socketIdField: fc.Arbitrary<Field> = fc.oneof(
+    { weight: 6, arbitrary: validSocketId },
+    { weight: 3, arbitrary: injectedSocketIds },
+    { weight: 1, arbitrary: anyText },
+    { weight: 1, arbitrary: wrongType },
+    { weight: 1, arbitrary: fc.constant(MISSING) }
+);
+const channelField: fc.Arbitrary<Field> = fc.oneof(
+    { weight: 6, arbitrary: validTopic.map(t => `private-${t}`) },
+    { weight: 2, arbitrary: validTopic.map(t => `private-${FORBIDDEN_PREFIX}${t}`.slice(0, 164)) },
+    {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+            "private-a:private-b",
+            "private-a\nprivate-b",
+            "private-",
+            "presence-Sales.Order.1",
+            "presence-x",
+            "Sales.Order.1",
+            "public-x",
+            "private-encrypted-",
+            "private-encrypted-Sales.Order.1",
+            "PRIVATE-x",
+            " private-x",
+            "private-x ",
+            "private-über",
+            `private-${"x".repeat(157)}`,
+            "private-a%0ab",
+            "private-a\u0000",
+            "#private-a"
+        )
+    },
+    { weight: 1, arbitrary: badTopic.map(t => `private-${t}`) },
+    { weight: 1, arbitrary: anyText },
+    { weight: 1, arbitrary: wrongType },
+    { weight: 1, arbitrary: fc.constant(MISSING) }
+);
+
+function present(value: Field): boolean {
+    return value !== MISSING;
+}
+
+function objectOf(fields: Record<string, Field>): Record<string, unknown> {
+    const result: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(fields)) {
+        if (present(value)) {
+            result[name] = value;
+        }
+    }
+    return result;
+}
+
+/** How a value is written into a form body (objects as JSON: some have no prototype and no toString). */
+function formValue(value: unknown): string {
+    return value !== null && typeof value === "object" ? (safeJson(value) ?? "") : String(value);
+}
+
+function deepArray(depth: number): string {
+    return "[".repeat(depth) + "]".repeat(depth);
+}
+
+// --- encodings -------------------------------------------------------------------------------------------
+
+type Encoding =
+    | "json"
+    | "form"
+    | "formDuplicate"
+    | "jsonArray"
+    | "jsonNull"
+    | "malformed"
+    | "textPlain"
+    | "noContentType"
+    | "multipart"
+    | "latin1"
+    | "empty"
+    | "deep"
+    | "huge";
+
+const encodingArb = (formAllowed: boolean): fc.Arbitrary<Encoding> =>
+    fc.oneof(
+        { weight: 12, arbitrary: fc.constant<Encoding>("json") },
+        { weight: formAllowed ? 12 : 1, arbitrary: fc.constant<Encoding>("form") },
+        {
+            weight: 1,
+            arbitrary: fc.constantFrom<Encoding>(
+                "formDuplicate",
+                "jsonArray",
+                "jsonNull",
+                "malformed",
+                "textPlain",
+                "noContentType",
+                "multipart",
+                "latin1",
+                "empty",
+                "deep",
+                "huge"
+            )
+        }
+    );
+
+interface Encoded {
+    headers: Record<string, string>;
+    body: string | Buffer;
+    /** Set when the encoding alone decides the answer. */
+    expect?: Expectation;
+}
+
+const malformedJson = fc.oneof(
+    fc.constantFrom(
+        '{"socket_id":',
+        "{'a':1}",
+        "{a:1}",
+        '{"a":1,}',
+        "[1,2",
+        "\u0000",
+        "NaN",
+        "undefined",
+        '{"a":"\\x"}'
+    ),
+    fc.string({ unit: "binary", minLength: 1, maxLength: 50 })
+);
+
+/**
+ * Encodes `fields` (an object body) as `encoding` would. Form bodies stringify values; non-form encodings
+ * decide the answer themselves (415, 413, 400). `limit` is the route's body limit.
+ */
+function encode(
+    encoding: Encoding,
+    fields: Record<string, unknown>,
+    limit: number,
+    extra: { malformed: string; depth: number; formAllowed: boolean }
+): Encoded {
+    const json = JSON.stringify(fields);
+    const form = () =>
+        new URLSearchParams(Object.entries(fields).map(([name, value]) => [name, formValue(value)])).toString();
+    const tooLarge = (body: string): Expectation | undefined =>
+        Buffer.byteLength(body, "utf8") > limit ? { status: 413, codes: ["payload_too_large"] } : undefined;
+    switch (encoding) {
+        case "json":
+            return { headers: { "Content-Type": "application/json" }, body: json, expect: tooLarge(json) };
+        case "form": {
+            const body = form();
+            return {
+                headers: { "Content-Type": "application/x-www-form-urlencoded" },
+                body,
+                // The content type is checked before the size.
+                expect: extra.formAllowed ? tooLarge(body) : { status: 415 }
+            };
+        }
+        case "formDuplicate": {
+            const body = `${form()}&socket_id=1.1&socket_id=2.2&channel_name=private-a&channel_name=private-b`;
+            return {
+                headers: { "Content-Type": "application/x-www-form-urlencoded" },
+                body,
+                expect: extra.formAllowed ? { status: 400, codes: ["invalid_request"] } : { status: 415 }
+            };
+        }
+        case "jsonArray":
+            return {
+                headers: { "Content-Type": "application/json" },
+                body: `[${json}]`,
+                expect: tooLarge(json) ?? { status: 400, codes: ["invalid_request"] }
+            };
+        case "jsonNull":
+            return {
+                headers: { "Content-Type": "application/json" },
+                body: "null",
+                expect: { status: 400, codes: ["invalid_json", "invalid_request"] }
+            };
+        case "malformed": {
+            const body = extra.malformed;
+            let valid = true;
+            try {
+                JSON.parse(body);
+            } catch {
+                valid = false;
+            }
+            // A random string that happens to be JSON is still no valid request.
+            return {
+                headers: { "Content-Type": "application/json" },
+                body,
+                expect: { status: 400, codes: valid ? ["invalid_json", "invalid_request"] : ["invalid_json"] }
+            };
+        }
+        case "textPlain":
+            return { headers: { "Content-Type": "text/plain" }, body: json, expect: { status: 415 } };
+        case "noContentType":
+            return { headers: {}, body: Buffer.from(json, "utf8"), expect: { status: 415 } };
+        case "multipart":
+            return {
+                headers: { "Content-Type": "multipart/form-data; boundary=xyz" },
+                body: `--xyz\r\nContent-Disposition: form-data; name="socket_id"\r\n\r\n1.1\r\n--xyz--\r\n`,
+                expect: { status: 415 }
+            };
+        case "latin1":
+            return {
+                headers: { "Content-Type": "application/json; charset=latin1" },
+                body: json,
+                expect: { status: 415, codes: ["unsupported_media_type"] }
+            };
+        case "empty":
+            return {
+                headers: { "Content-Type": "application/json" },
+                body: "",
+                expect: { status: 400, codes: ["invalid_request"] }
+            };
+        case "deep": {
+            const body = `{"socket_id":${deepArray(extra.depth)},"topic":${deepArray(extra.depth)},"notifications":${deepArray(extra.depth)}}`;
+            return {
+                headers: { "Content-Type": "application/json" },
+                body,
+                expect: tooLarge(body) ?? { status: 400, codes: ["invalid_request"] }
+            };
+        }
+        case "huge": {
+            const body = JSON.stringify({ ...fields, padding: "ü".repeat(Math.ceil(limit / 2) + 10) });
+            return { headers: { "Content-Type": "application/json" }, body, expect: { status: 413 } };
+        }
+    }
+}
+
+// --- credentials ---------------------------------------------------------------------------------------
+
+type AuthCredential =
+    | "bearer"
+    | "wrongBearer"
+    | "none"
+    | "basicWithSession"
+    | "session"
+    | "sessionNoCsrf"
+    | "badSession"
+    | "sessionWrongBearer";
+
+const wrongKeys = fc.oneof(
+    fc.constantFrom(
+        API_KEY.slice(0, -1),
+        `${API_KEY}x`,
+        API_KEY.toUpperCase(),
+        ` ${API_KEY.slice(1)}`,
+        `${API_KEY} ${API_KEY}`,
+        "",
+        "null",
+        "undefined"
+    ),
+    fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 80 }).filter(s => s.trim() !== API_KEY)
+);
+
+function credentialHeaders(credential: AuthCredential, wrongKey: string): Record<string, string> {
+    const bearer = (key: string) => ({ Authorization: `Bearer ${key}`.replace(/[\r\n]/g, "") });
+    switch (credential) {
+        case "bearer":
+            return bearer(API_KEY);
+        case "wrongBearer":
+            return bearer(wrongKey);
+        case "none":
+            return {};
+        case "basicWithSession":
+            return { Authorization: "Basic dXNlcjpwYXNz", Cookie: GOOD_COOKIE, "X-Csrf-Token": GOOD_CSRF };
+        case "session":
+            return { Cookie: GOOD_COOKIE, "X-Csrf-Token": GOOD_CSRF };
+        case "sessionNoCsrf":
+            return { Cookie: GOOD_COOKIE };
+        case "badSession":
+            return { Cookie: "XASSESSIONID=stolen", "X-Csrf-Token": GOOD_CSRF };
+        case "sessionWrongBearer":
+            return { ...bearer(wrongKey), Cookie: GOOD_COOKIE, "X-Csrf-Token": GOOD_CSRF };
+    }
+}
+
+/** A wrong Bearer value: anything but the key (after the server's trimming). */
+function isWrong(key: string): boolean {
+    return key.trim() !== API_KEY;
+}
+
+// --- POST /rest/pusher/auth ----------------------------------------------------------------------------
+
+export interface AuthCase extends HttpCase {
+    /** Set when a 200 must carry exactly this signature input. */
+    signs?: { socketId: string; channel: string };
+}
+
+export const authCase: fc.Arbitrary<AuthCase> = fc
+    .record({
+        socketId: socketIdField,
+        channel: channelField,
+        credential: fc.constantFrom<AuthCredential>(
+            "bearer",
+            "bearer",
+            "session",
+            "session",
+            "wrongBearer",
+            "none",
+            "basicWithSession",
+            "sessionNoCsrf",
+            "badSession",
+            "sessionWrongBearer"
+        ),
+        wrongKey: wrongKeys,
+        encoding: encodingArb(true),
+        malformed: malformedJson,
+        depth: fc.integer({ min: 1, max: 12_000 }),
+        requestId: fc.string({ unit: "grapheme-ascii", maxLength: 80 })
+    })
+    .map(input => {
+        const fields = objectOf({ socket_id: input.socketId, channel_name: input.channel });
+        const encoded = encode(input.encoding, fields, AUTH_LIMIT, {
+            malformed: input.malformed,
+            depth: input.depth,
+            formAllowed: true
+        });
+        const headers = {
+            ...encoded.headers,
+            ...credentialHeaders(input.credential, input.wrongKey),
+            "X-Request-Id": input.requestId
+        };
+        const label = `auth ${input.encoding} ${input.credential} socket_id=${JSON.stringify(typeof input.socketId === "symbol" ? "(missing)" : input.socketId)} channel_name=${JSON.stringify(typeof input.channel === "symbol" ? "(missing)" : input.channel)}`;
+        if (encoded.expect) {
+            return { label, headers, body: encoded.body, expect: encoded.expect };
+        }
+        // Form bodies carry strings only: what the server reads is the stringified value.
+        const asSent = (value: Field): unknown =>
+            input.encoding === "form" && present(value) ? new URLSearchParams({ v: formValue(value) }).get("v") : value;
+        const socketId = asSent(input.socketId);
+        const channel = asSent(input.channel);
+        const socketOk = typeof socketId === "string" && SOCKET_ID_RE.test(socketId);
+        const channelOk =
+            typeof channel === "string" && channel.startsWith("private-") && isValidTopic(channel.slice(8));
+        if (!socketOk || !channelOk) {
+            return { label, headers, body: encoded.body, expect: { status: 400, codes: ["invalid_request"] } };
+        }
+        const signs = { socketId: socketId, channel: channel };
+        const forbidden = channel.slice(8).startsWith(FORBIDDEN_PREFIX);
+        let expect: Expectation;
+        switch (input.credential) {
+            case "bearer":
+                expect = { status: 200 };
+                break;
+            case "wrongBearer":
+            case "sessionWrongBearer":
+                expect = isWrong(input.wrongKey) ? { status: 401, codes: ["invalid_api_key"] } : { status: 200 };
+                break;
+            case "session":
+            case "basicWithSession":
+                expect = forbidden ? { status: 403, codes: ["forbidden"] } : { status: 200 };
+                break;
+            case "none":
+            case "sessionNoCsrf":
+            case "badSession":
+                expect = { status: 401, codes: ["not_authenticated"] };
+                break;
+        }
+        return { label, headers, body: encoded.body, expect, signs };
+    });
+
+// --- notifications -------------------------------------------------------------------------------------
+
+const validAction = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom("refresh", "updated", "Order_Changed", "a", "x=1;y@z,w.v-u") },
+    {
+        weight: 1,
+        arbitrary: fc
+            .string({ unit: channelChar, minLength: 1, maxLength: 200 })
+            .filter(s => !s.startsWith("pusher") && !s.startsWith("client-"))
+    }
+);
+const badAction = fc.oneof(
+    fc.constantFrom(
+        "",
+        "   ",
+        "pusher:subscribe",
+        "pusher_internal:member_added",
+        "pusherX",
+        "client-typing",
+        "a b",
+        "a:b",
+        "über",
+        "x".repeat(201),
+        "refresh\n"
+    ),
+    fc.string({ unit: "binary", minLength: 1, maxLength: 20 }).filter(s => !ACTION_RE.test(s))
+);
+const validDate = fc
+    .record({
+        date: fc.date({
+            min: new Date("1970-01-01T00:00:00Z"),
+            max: new Date("2999-12-31T00:00:00Z"),
+            noInvalidDate: true
+        }),
+        offset: fc.constantFrom("Z", "+00:00", "+02:00", "-05:30", "+14:00")
+    })
+    .map(({ date, offset }) => date.toISOString().replace("Z", offset));
+const badDate = fc.constantFrom(
+    "yesterday",
+    "2026-13-01T00:00:00Z",
+    "2026-02-30T00:00:00Z",
+    "2026-11-24T10:00:60Z",
+    "2026-11-24",
+    "2026-11-24T10:00Z",
+    "2026-11-24 10:00:00Z",
+    "+275760-09-13T00:00:00.000Z",
+    "",
+    "0"
+);
+const longUnicode = fc.oneof(
+    fc.string({ unit: "binary", maxLength: 200 }),
+    fc.constantFrom("🙂".repeat(4000), "é".repeat(8000), "x".repeat(8000), "\u0000".repeat(100), "\ud800".repeat(50))
+);
+
+type NotificationFields = Record<string, Field>;
+
+const notificationFields: fc.Arbitrary<NotificationFields> = fc.record({
+    topic: fc.oneof(
+        { weight: 6, arbitrary: validTopic },
+        { weight: 5, arbitrary: fc.constant(MISSING) },
+        { weight: 1, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: badTopic },
+        { weight: 1, arbitrary: wrongType }
+    ),
+    entity: fc.oneof(
+        { weight: 5, arbitrary: fc.constant(MISSING) },
+        { weight: 4, arbitrary: fc.constantFrom("Fuzz.Item", "Sales.Order", "_M._E", "A.B") },
+        { weight: 1, arbitrary: fc.constant(`Fuzz.${"L".repeat(140)}`) },
+        {
+            weight: 1,
+            arbitrary: fc.constantFrom("Sales", "Sales.Order.Line", "1Sales.Order", "Sales.Ord er", "", "über.x")
+        },
+        { weight: 1, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: wrongType }
+    ),
+    guid: fc.oneof(
+        { weight: 5, arbitrary: fc.constant(MISSING) },
+        { weight: 4, arbitrary: fc.constantFrom("1", "2", "3", "281474976710657", "12345678901234567890") },
+        { weight: 1, arbitrary: fc.constantFrom("", "-1", "1.5", "123456789012345678901", "0x10", "1 ") },
+        { weight: 1, arbitrary: fc.integer() },
+        { weight: 1, arbitrary: fc.constant(null) }
+    ),
+    action: fc.oneof(
+        { weight: 8, arbitrary: validAction },
+        { weight: 2, arbitrary: badAction },
+        { weight: 1, arbitrary: wrongType },
+        { weight: 1, arbitrary: fc.constant(MISSING) }
+    ),
+    sender: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(MISSING) },
+        { weight: 3, arbitrary: fc.string({ unit: "grapheme", maxLength: 60 }) },
+        { weight: 1, arbitrary: fc.constantFrom("x".repeat(200), "x".repeat(201), "") },
+        { weight: 1, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: wrongType }
+    ),
+    changedDate: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(MISSING) },
+        { weight: 3, arbitrary: validDate },
+        { weight: 1, arbitrary: badDate },
+        { weight: 1, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: fc.integer() }
+    ),
+    data: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(MISSING) },
+        { weight: 3, arbitrary: longUnicode },
+        { weight: 1, arbitrary: fc.constant("y".repeat(8001)) },
+        { weight: 1, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: wrongType }
+    ),
+    socketId: fc.oneof(
+        { weight: 6, arbitrary: fc.constant(MISSING) },
+        { weight: 1, arbitrary: validSocketId },
+        { weight: 1, arbitrary: injectedSocketIds },
+        { weight: 1, arbitrary: fc.constant(null) }
+    ),
+    unknown: fc.oneof(
+        { weight: 12, arbitrary: fc.constant(MISSING) },
+        { weight: 1, arbitrary: fc.constantFrom("channel", "channels", "__proto__", "constructor", "event", "extra") }
+    )
+});
+
+function toObject(fields: NotificationFields): Record<string, unknown> {
+    const { unknown, ...rest } = fields;
+    const object = objectOf(rest);
+    if (typeof unknown === "string") {
+        // JSON.parse creates an own property even for "__proto__".
+        Object.defineProperty(object, unknown, { value: "x", enumerable: true, configurable: true, writable: true });
+    }
+    return object;
+}
+
+export interface NotificationVerdict {
+    valid: boolean;
+    /** `private-<topic>` of a valid notification. */
+    channel?: string;
+    /** UTF-8 bytes of the payload JSON of a valid notification. */
+    payloadBytes?: number;
+    socketId?: string;
+}
+
+const absent = (value: Field) => value === MISSING || value === null;
+
+/** Independent oracle of one notification (DESIGN.md + the server spec). */
+export function judgeNotification(fields: NotificationFields): NotificationVerdict {
+    const { topic, entity, guid, action, sender, changedDate, data, socketId, unknown } = fields;
+    const invalid = { valid: false };
+    if (present(unknown)) return invalid;
+    if (!absent(topic) && !(typeof topic === "string" && isValidTopic(topic))) return invalid;
+    if (!absent(entity) && !(typeof entity === "string" && ENTITY_RE.test(entity))) return invalid;
+    if (!absent(guid) && !(typeof guid === "string" && GUID_RE.test(guid))) return invalid;
+    if (
+        typeof action !== "string" ||
+        action.trim() === "" ||
+        !ACTION_RE.test(action) ||
+        action.startsWith("pusher") ||
+        action.startsWith("client-")
+    )
+        return invalid;
+    if (!absent(sender) && !(typeof sender === "string" && sender.length <= 200)) return invalid;
+    if (!absent(changedDate) && typeof changedDate !== "string") return invalid;
+    if (typeof changedDate === "string" && !isIsoDateTime(changedDate)) return invalid;
+    if (!absent(data) && !(typeof data === "string" && data.length <= 8000)) return invalid;
+    if (!absent(socketId) && !(typeof socketId === "string" && SOCKET_ID_RE.test(socketId))) return invalid;
+    let resolvedTopic: string;
+    if (typeof topic === "string") {
+        resolvedTopic = topic;
+    } else if (typeof entity === "string" && typeof guid === "string") {
+        resolvedTopic = `${entity}.${guid}`;
+        // The derived topic must still make a valid channel name.
+        if (!isValidTopic(resolvedTopic)) return invalid;
+    } else {
+        return invalid;
+    }
+    const derived = OBJECT_TOPIC_RE.exec(resolvedTopic);
+    const payload: Record<string, string> = {
+        entity: typeof entity === "string" ? entity : (derived?.[1] ?? ""),
+        guid: typeof guid === "string" ? guid : (derived?.[2] ?? ""),
+        changedDate: "2026-11-24T10:00:00.000Z",
+        sender: typeof sender === "string" ? sender : ""
+    };
+    if (typeof data === "string") payload.data = data;
+    return {
+        valid: true,
+        channel: `private-${resolvedTopic}`,
+        payloadBytes: Buffer.byteLength(JSON.stringify(payload), "utf8"),
+        socketId: typeof socketId === "string" ? socketId : undefined
+    };
+}
+
+/** The ISO 8601 date-times the generators produce as valid: `YYYY-MM-DDTHH:MM:SS(.fff)(Z|±HH:MM)`, a real date. */
+function isIsoDateTime(value: string): boolean {
+    const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.exec(value);
+    if (!match) return false;
+    const [, y, mo, d, h, mi, s] = match.map(Number);
+    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+    return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
+}
+
+type NotifyCredential = "bearer" | "missing" | "wrongBearer" | "basic" | "cookieOnly";
+
+const notifyCredential = fc.oneof(
+    { weight: 10, arbitrary: fc.constant<NotifyCredential>("bearer") },
+    { weight: 1, arbitrary: fc.constantFrom<NotifyCredential>("missing", "wrongBearer", "basic", "cookieOnly") }
+);
+
+function notifyCredentialHeaders(credential: NotifyCredential, wrongKey: string): Record<string, string> {
+    switch (credential) {
+        case "bearer":
+            return { Authorization: `Bearer ${API_KEY}` };
+        case "missing":
+            return {};
+        case "wrongBearer":
+            return { Authorization: `Bearer ${wrongKey}`.replace(/[\r\n]/g, "") };
+        case "basic":
+            return { Authorization: `Basic ${Buffer.from(`x:${API_KEY}`).toString("base64")}` };
+        case "cookieOnly":
+            return { Cookie: GOOD_COOKIE, "X-Csrf-Token": GOOD_CSRF };
+    }
+}
+
+function credentialExpectation(credential: NotifyCredential, wrongKey: string): Expectation | undefined {
+    switch (credential) {
+        case "bearer":
+            return undefined;
+        case "missing":
+        case "cookieOnly":
+            return { status: 401, codes: ["missing_api_key"] };
+        case "wrongBearer":
+            return isWrong(wrongKey) ? { status: 401, codes: ["invalid_api_key"] } : undefined;
+        case "basic":
+            return { status: 401, codes: ["invalid_api_key"] };
+    }
+}
+
+export interface NotifyCase extends HttpCase {
+    /** Deliveries a 200 must have caused: one entry per notification, in order. */
+    deliveries?: Array<{ channel: string; socketId?: string }>;
+}
+
+export const notifyCase: fc.Arbitrary<NotifyCase> = fc
+    .record({
+        fields: notificationFields,
+        credential: notifyCredential,
+        wrongKey: wrongKeys,
+        encoding: encodingArb(false),
+        malformed: malformedJson,
+        depth: fc.integer({ min: 1, max: 12_000 })
+    })
+    .map(input => {
+        const object = toObject(input.fields);
+        const encoded = encode(input.encoding, object, NOTIFY_LIMIT, {
+            malformed: input.malformed,
+            depth: input.depth,
+            formAllowed: false
+        });
+        const headers = { ...encoded.headers, ...notifyCredentialHeaders(input.credential, input.wrongKey) };
+        const label = `notify ${input.encoding} ${input.credential} ${safeJson(object).slice(0, 300)}`;
+        const credential = credentialExpectation(input.credential, input.wrongKey);
+        if (credential) return { label, headers, body: encoded.body, expect: credential };
+        if (encoded.expect) return { label, headers, body: encoded.body, expect: encoded.expect };
+        const verdict = judgeNotification(input.fields);
+        if (!verdict.valid) {
+            return { label, headers, body: encoded.body, expect: { status: 400, codes: ["invalid_request"] } };
+        }
+        if (verdict.payloadBytes! > MAX_PAYLOAD) {
+            return { label, headers, body: encoded.body, expect: { status: 413, codes: ["payload_too_large"] } };
+        }
+        return {
+            label,
+            headers,
+            body: encoded.body,
+            expect: { status: 200 },
+            deliveries: [{ channel: verdict.channel!, socketId: verdict.socketId }]
+        };
+    });
+
+// --- POST /rest/pusher/notify/batch --------------------------------------------------------------------
+
+type BatchShape = "list" | "empty" | "tooMany" | "notArray" | "extraKey" | "nullList";
+
+export const batchCase: fc.Arbitrary<NotifyCase> = fc
+    .record({
+        items: fc.array(notificationFields, { minLength: 1, maxLength: 12 }),
+        shape: fc.oneof(
+            { weight: 12, arbitrary: fc.constant<BatchShape>("list") },
+            {
+                weight: 1,
+                arbitrary: fc.constantFrom<BatchShape>("empty", "tooMany", "notArray", "extraKey", "nullList")
+            }
+        ),
+        credential: notifyCredential,
+        wrongKey: wrongKeys,
+        encoding: encodingArb(false),
+        malformed: malformedJson,
+        depth: fc.integer({ min: 1, max: 12_000 }),
+        validOnly: fc.boolean()
+    })
+    .map(input => {
+        // Half of the batches drop invalid items so that valid batches (and deliveries) are common.
+        const items = input.validOnly ? input.items.filter(fields => judgeNotification(fields).valid) : input.items;
+        let list: unknown[] = items.map(toObject);
+        let object: Record<string, unknown>;
+        switch (input.shape) {
+            case "list":
+                object = { notifications: list };
+                break;
+            case "empty":
+                list = [];
+                object = { notifications: [] };
+                break;
+            case "tooMany":
+                list = Array.from({ length: 101 }, () => ({ topic: "Fuzz.Item.1", action: "refresh" }));
+                object = { notifications: list };
+                break;
+            case "notArray":
+                object = { notifications: { 0: { topic: "Fuzz.Item.1", action: "refresh" } } };
+                break;
+            case "extraKey":
+                object = { notifications: list, extra: true };
+                break;
+            case "nullList":
+                object = { notifications: null };
+                break;
+        }
+        const encoded = encode(input.encoding, object, BATCH_LIMIT, {
+            malformed: input.malformed,
+            depth: input.depth,
+            formAllowed: false
+        });
+        const headers = { ...encoded.headers, ...notifyCredentialHeaders(input.credential, input.wrongKey) };
+        const label = `batch ${input.encoding} ${input.credential} ${input.shape} ${safeJson(object).slice(0, 300)}`;
+        const credential = credentialExpectation(input.credential, input.wrongKey);
+        if (credential) return { label, headers, body: encoded.body, expect: credential };
+        if (encoded.expect) return { label, headers, body: encoded.body, expect: encoded.expect };
+        const bad = { status: 400, codes: ["invalid_request"] };
+        if (input.shape !== "list" || items.length === 0) {
+            return { label, headers, body: encoded.body, expect: bad };
+        }
+        const verdicts = items.map(judgeNotification);
+        if (verdicts.some(verdict => !verdict.valid)) {
+            return { label, headers, body: encoded.body, expect: bad };
+        }
+        if (verdicts.some(verdict => verdict.payloadBytes! > MAX_PAYLOAD)) {
+            return { label, headers, body: encoded.body, expect: { status: 413, codes: ["payload_too_large"] } };
+        }
+        return {
+            label,
+            headers,
+            body: encoded.body,
+            expect: { status: 200 },
+            deliveries: verdicts.map(verdict => ({ channel: verdict.channel!, socketId: verdict.socketId }))
+        };
+    });
+
+function safeJson(value: unknown): string {
+    try {
+        return JSON.stringify(value) ?? String(value);
+    } catch {
+        return String(value);
+    }
+}
