@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ListenContainerProps } from "../../typings/ListenProps";
 import { ConnectionManagerContext } from "../hooks/connectionContext";
 import { Listen } from "../Listen";
-import { ConnectionManager, LINGER_MS } from "../utils/connection";
+import { createConnectionManager, LINGER_MS } from "../utils/connection";
 import { SETTLE_MS } from "../utils/dispatcher";
 import {
     actionEntry,
@@ -32,7 +32,7 @@ const payload = {
 function setup(responders: Parameters<typeof fakeFetch>[0] = {}) {
     const pushers = fakePusherFactory();
     const server = fakeFetch(responders);
-    const manager = new ConnectionManager({
+    const manager = createConnectionManager({
         createPusher: pushers.create,
         fetch: server.fetch,
         getCsrfToken: () => "csrf-from-session"

@@ -1,10 +1,11 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useContext, useEffect, useMemo, useRef, useState } from "react";
 import type { ListenContainerProps } from "../../typings/ListenProps";
 import { actionListError } from "../utils/actions";
-import type { ConnectionManager, SubscriptionStatus } from "../utils/connection";
-import { Dispatcher, type DispatcherOptions } from "../utils/dispatcher";
+import { getPageConnectionManager, type SubscriptionStatus } from "../utils/connection";
+import { createDispatcher } from "../utils/dispatcher";
 import { resolveServer } from "../utils/server";
 import { getCurrentUserName } from "../utils/session";
+import { ConnectionManagerContext } from "./connectionContext";
 import { resolveTopic } from "../utils/topic";
 
 export type ListenProps = Pick<
@@ -20,7 +21,7 @@ export type ListenState = "idle" | "loading" | "connecting" | "listening" | "ret
 
 export interface ListenStatus {
     state: ListenState;
-    topic?: string;
+    /** The channel listened to, once the topic is known. */
     channel?: string;
     /** Set for "error" and "retrying": what is wrong, for the modeller or the user. */
     message?: string;
@@ -32,45 +33,43 @@ interface Subscription {
     status: SubscriptionStatus;
 }
 
-function fromSubscription(status: SubscriptionStatus): Pick<ListenStatus, "state" | "message"> {
-    switch (status.state) {
-        case "connecting":
-            return { state: "connecting" };
-        case "subscribed":
-            return { state: "listening" };
-        case "retrying": {
-            const retry =
-                status.retryInMs !== undefined
-                    ? ` Trying again in ${Math.max(1, Math.round(status.retryInMs / 1000))} s.`
-                    : "";
-            return { state: "retrying", message: status.error.message + retry };
-        }
-        case "error":
-            return { state: "error", message: status.error.message };
+function fromSubscription(status: SubscriptionStatus): ListenStatus {
+    if (status.state === "subscribed" || status.state === "connecting") {
+        return { state: status.state === "subscribed" ? "listening" : "connecting" };
     }
+    const retryInMs = status.state === "retrying" ? status.retryInMs : undefined;
+    return {
+        state: status.state,
+        message:
+            status.error.message + (retryInMs ? ` Trying again in ${Math.max(1, Math.round(retryInMs / 1000))} s.` : "")
+    };
 }
 
 /**
- * Side effects of a Listen widget: derives its topic, subscribes through the page's shared connection, dispatches
- * notifications to the configured actions and reports a status for the tiny status element.
+ * Side effects of a Listen widget: derives its topic, subscribes through the page's shared connection (or the
+ * manager a `ConnectionManagerContext` provides), dispatches notifications to the configured actions and reports a
+ * status for the tiny status element.
  */
-export function useListen(props: ListenProps, manager: ConnectionManager): ListenStatus {
+export function useListen(props: ListenProps): ListenStatus {
+    const manager = useContext(ConnectionManagerContext) ?? getPageConnectionManager();
     const latest = useRef(props);
-    const [dispatcher] = useState(
-        () =>
-            new Dispatcher(
-                name => {
-                    const entry = latest.current.actions.find(item => item.actionName === name);
-                    return entry === undefined ? undefined : { action: entry.action };
-                },
-                (): DispatcherOptions => ({
-                    delayMs: Math.max(0, Number(latest.current.delay) || 0),
-                    ignoreOwn: latest.current.ignoreOwn,
-                    getUserName: getCurrentUserName
-                })
-            )
-    );
-    const [subscription, setSubscription] = useState<Subscription | undefined>(undefined);
+    // Indexing instead of `const [a, b] = useState()`: the Mendix build would bundle a helper for array destructuring.
+    const dispatcher = useState(() =>
+        createDispatcher(
+            name => {
+                const entry = latest.current.actions.find(item => item.actionName === name);
+                return entry && { action: entry.action };
+            },
+            () => ({
+                delayMs: Math.max(0, Number(latest.current.delay) || 0),
+                ignoreOwn: latest.current.ignoreOwn,
+                getUserName: getCurrentUserName
+            })
+        )
+    )[0];
+    const subscriptionState = useState<Subscription>();
+    const subscription = subscriptionState[0];
+    const setSubscription = subscriptionState[1];
 
     useEffect(() => {
         latest.current = props;
@@ -79,10 +78,8 @@ export function useListen(props: ListenProps, manager: ConnectionManager): Liste
 
     const server = useMemo(() => resolveServer(props.serverUrl), [props.serverUrl]);
     const endpoints = server.ok ? server.endpoints : undefined;
-    // A string key, so the list is re-checked only when the names change (props arrive as new arrays each render).
-    const actionNamesKey = JSON.stringify(props.actions.map(item => item.actionName));
-    const actionsError = useMemo(() => actionListError(JSON.parse(actionNamesKey) as string[]), [actionNamesKey]);
-    const configError = !server.ok ? server.message : actionsError;
+    // Cheap enough for every render: a few names checked against a pattern.
+    const configError = server.ok ? actionListError(props.actions.map(item => item.actionName)) : server.message;
     const resolution = resolveTopic(props.objectSource, props.topic);
     const channel = configError === null && resolution.status === "ready" ? resolution.channel : undefined;
 
@@ -92,37 +89,30 @@ export function useListen(props: ListenProps, manager: ConnectionManager): Liste
         }
         const base = endpoints.base;
         const unsubscribe = manager.subscribe(endpoints, channel, {
-            onEvent: (action, data) => {
-                dispatcher.dispatch(action, data);
-            },
+            onEvent: (action, data) => dispatcher.dispatch(action, data),
             onStatus: status => setSubscription({ base, channel, status })
         });
         return () => {
             unsubscribe();
             dispatcher.reset();
         };
-    }, [manager, endpoints, channel, dispatcher]);
+    }, [manager, endpoints, channel, dispatcher, setSubscription]);
 
     useEffect(() => () => dispatcher.reset(), [dispatcher]);
 
-    let status: ListenStatus;
-    if (configError !== null) {
-        status = { state: "error", message: configError };
-    } else if (resolution.status === "loading") {
-        status = { state: "loading" };
-    } else if (resolution.status === "unavailable") {
-        status = { state: "idle" };
-    } else if (resolution.status === "error") {
-        status = { state: "error", message: resolution.message };
-    } else {
-        const current =
-            subscription !== undefined &&
-            subscription.channel === resolution.channel &&
-            subscription.base === endpoints?.base
-                ? fromSubscription(subscription.status)
-                : { state: "connecting" as const };
-        status = { ...current, topic: resolution.topic, channel: resolution.channel };
-    }
+    const status: ListenStatus =
+        configError !== null
+            ? { state: "error", message: configError }
+            : resolution.status === "ready"
+              ? {
+                    ...(subscription?.channel === resolution.channel && subscription.base === endpoints?.base
+                        ? fromSubscription(subscription.status)
+                        : { state: "connecting" }),
+                    channel: resolution.channel
+                }
+              : resolution.status === "error"
+                ? { state: "error", message: resolution.message }
+                : { state: resolution.status === "loading" ? "loading" : "idle" };
 
     const { state, message } = status;
     const name = props.name;

@@ -1,4 +1,4 @@
-import { describeFailure, isRetryableStatus, ListenError, parseRetryAfter, serverErrorMessage } from "./errors";
+import { answerOptions, ListenError, send, serverErrorMessage } from "./errors";
 import type { ServerEndpoints } from "./server";
 
 /** Public client configuration served by `GET <server>/rest/pusher/key`. */
@@ -12,13 +12,24 @@ export interface ClientConfig {
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
-/** Request headers and credentials for the page's requests to the server (same origin or cross origin). */
-export function requestInit(endpoints: ServerEndpoints, csrfToken: string | undefined): RequestInit {
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (csrfToken !== undefined) {
-        headers["X-Csrf-Token"] = csrfToken;
-    }
-    return { headers, credentials: endpoints.crossOrigin ? "include" : "same-origin" };
+/**
+ * Request options for the page's requests to the server: JSON accepted, the session's CSRF token, cookies (`include`
+ * only when the server is on another origin), plus `extra` (method, body, more headers).
+ */
+export function requestInit(
+    endpoints: ServerEndpoints,
+    csrfToken: string | undefined,
+    extra: RequestInit & { headers?: Record<string, string> } = {}
+): RequestInit {
+    return {
+        ...extra,
+        headers: {
+            Accept: "application/json",
+            ...(csrfToken !== undefined && { "X-Csrf-Token": csrfToken }),
+            ...extra.headers
+        },
+        credentials: endpoints.crossOrigin ? "include" : "same-origin"
+    };
 }
 
 /** Checks and normalises the JSON of the key endpoint; throws a `key-invalid` ListenError when it is unusable. */
@@ -31,35 +42,28 @@ export function parseClientConfig(body: unknown, url: string): ClientConfig {
     if (body === null || typeof body !== "object" || Array.isArray(body)) {
         throw invalid("expected a JSON object");
     }
-    const record = body as Record<string, unknown>;
-    if (typeof record.key !== "string" || record.key.length === 0) {
+    const { key, cluster, wsHost, wsPort, forceTLS } = body as Record<string, unknown>;
+    const port = typeof wsPort === "string" ? Number(wsPort) : wsPort;
+    if (typeof key !== "string" || key === "") {
         throw invalid('"key" is missing');
     }
-    const config: ClientConfig = {
-        key: record.key,
+    if (wsHost != null && (typeof wsHost !== "string" || wsHost === "")) {
+        throw invalid('"wsHost" must be a host name');
+    }
+    if (port != null && !(Number.isInteger(port) && (port as number) > 0 && (port as number) < 65536)) {
+        throw invalid('"wsPort" must be a port number');
+    }
+    if (forceTLS != null && typeof forceTLS !== "boolean") {
+        throw invalid('"forceTLS" must be true or false');
+    }
+    return {
+        key,
         // pusher-js 8 requires a cluster even when wsHost is given; any string works then.
-        cluster: typeof record.cluster === "string" && record.cluster.length > 0 ? record.cluster : "local"
-    };
-    if (record.wsHost !== undefined && record.wsHost !== null) {
-        if (typeof record.wsHost !== "string" || record.wsHost.length === 0) {
-            throw invalid('"wsHost" must be a host name');
-        }
-        config.wsHost = record.wsHost;
-    }
-    if (record.wsPort !== undefined && record.wsPort !== null) {
-        const port = typeof record.wsPort === "string" ? Number(record.wsPort) : record.wsPort;
-        if (typeof port !== "number" || !Number.isInteger(port) || port <= 0 || port > 65535) {
-            throw invalid('"wsPort" must be a port number');
-        }
-        config.wsPort = port;
-    }
-    if (record.forceTLS !== undefined && record.forceTLS !== null) {
-        if (typeof record.forceTLS !== "boolean") {
-            throw invalid('"forceTLS" must be true or false');
-        }
-        config.forceTLS = record.forceTLS;
-    }
-    return config;
+        cluster: typeof cluster === "string" && cluster !== "" ? cluster : "local",
+        wsHost: wsHost ?? undefined,
+        wsPort: (port as number | null | undefined) ?? undefined,
+        forceTLS: forceTLS ?? undefined
+    } as ClientConfig;
 }
 
 /** `GET <server>/rest/pusher/key`; throws a ListenError (`key-unreachable`, `key-status`, `key-invalid`). */
@@ -69,36 +73,31 @@ export async function fetchClientConfig(
     csrfToken: string | undefined
 ): Promise<ClientConfig> {
     const url = endpoints.keyUrl;
-    let response: Response;
-    try {
-        response = await fetchImpl(url, { method: "GET", ...requestInit(endpoints, csrfToken) });
-    } catch (error) {
-        throw new ListenError(
-            "key-unreachable",
-            `Cannot reach the Notify & Listen server at ${url} (${describeFailure(error)}). Check the Server URL and that the server is running.`,
-            { retryable: true }
-        );
-    }
-    if (response.status !== 200) {
+    const response = await send(
+        fetchImpl,
+        url,
+        requestInit(endpoints, csrfToken),
+        reason =>
+            new ListenError(
+                "key-unreachable",
+                `Cannot reach the Notify & Listen server at ${url} (${reason}). Check the Server URL and that the server is running.`,
+                { retryable: true }
+            )
+    );
+    const status = response.status;
+    if (status !== 200) {
         const detail = await serverErrorMessage(response);
         throw new ListenError(
             "key-status",
-            `The Notify & Listen server answered HTTP ${response.status} to ${url}${detail ? ` (${detail})` : ""}; expected its client configuration. Check the Server URL.`,
-            {
-                status: response.status,
-                retryable: isRetryableStatus(response.status),
-                retryAfterMs: parseRetryAfter(response.headers.get("Retry-After"))
-            }
+            `The Notify & Listen server answered HTTP ${status} to ${url}${detail ? ` (${detail})` : ""}; expected its client configuration. Check the Server URL.`,
+            answerOptions(response)
         );
     }
-    let body: unknown;
-    try {
-        body = await response.json();
-    } catch {
+    const body: unknown = await response.json().catch(() => {
         throw new ListenError(
             "key-invalid",
             `The answer of ${url} is not JSON, so it is not a Notify & Listen client configuration. Check the Server URL.`
         );
-    }
+    });
     return parseClientConfig(body, url);
 }

@@ -43,20 +43,26 @@ interface Slot {
     phase: "idle" | "started" | "executing";
     /** The ONE trailing run waiting for the current one to finish (latest notification wins). */
     pending?: ListenActionArgs;
+    /** The run waiting out the delay (latest notification wins), and its timer. */
+    delayed?: ListenActionArgs;
     delayTimer?: ReturnType<typeof setTimeout>;
-    delayedArgs?: ListenActionArgs;
     settleTimer?: ReturnType<typeof setTimeout>;
 }
 
 /** Action variables from a payload; `changedDate` becomes a Date (undefined when missing or not a date). */
 export function toActionArgs(raw: unknown): ListenActionArgs {
     const payload = parsePayload(raw);
-    let changedDate: Date | undefined;
-    if (payload.changedDate !== undefined) {
-        const date = new Date(payload.changedDate);
-        changedDate = Number.isNaN(date.getTime()) ? undefined : date;
-    }
-    return { sender: payload.sender, changedDate, data: payload.data };
+    const date = new Date(payload.changedDate ?? NaN);
+    return { sender: payload.sender, changedDate: isNaN(date.getTime()) ? undefined : date, data: payload.data };
+}
+
+export interface Dispatcher {
+    /** Runs (or delays, or coalesces) the action named `actionName` for a notification with payload `raw`. */
+    dispatch(actionName: string, raw: unknown): DispatchOutcome;
+    /** Re-reads the actions (after new props): a finished execution releases the trailing run. */
+    update(): void;
+    /** Forgets pending and delayed runs and stops all timers (topic change, unmount). */
+    reset(): void;
 }
 
 /**
@@ -64,139 +70,106 @@ export function toActionArgs(raw: unknown): ListenActionArgs {
  * further notifications for it coalesce into ONE trailing run (never a queue). `update()` must be called whenever
  * the widget receives new props, so finished executions are noticed.
  */
-export class Dispatcher {
-    private readonly slots = new Map<string, Slot>();
+export function createDispatcher(lookup: ActionLookup, getOptions: () => DispatcherOptions): Dispatcher {
+    const slots = new Map<string, Slot>();
 
-    constructor(
-        private readonly lookup: ActionLookup,
-        private readonly getOptions: () => DispatcherOptions
-    ) {}
+    /** The run ended (or is forgotten): the trailing run, if any, goes now. */
+    const release = (name: string, slot: Slot): void => {
+        const pending = slot.pending;
+        clearTimeout(slot.settleTimer);
+        slot.phase = "idle";
+        slot.pending = undefined;
+        if (pending !== undefined) {
+            gate(name, slot, pending);
+        }
+    };
 
-    dispatch(actionName: string, raw: unknown): DispatchOutcome {
-        const entry = this.lookup(actionName);
-        if (entry === undefined) {
-            return "unknown-action";
-        }
-        const options = this.getOptions();
-        const args = toActionArgs(raw);
-        if (options.ignoreOwn && args.sender !== undefined && args.sender !== "") {
-            const user = options.getUserName();
-            if (user !== undefined && user === args.sender) {
-                return "ignored-own";
-            }
-        }
-        const slot = this.slot(actionName);
-        if (options.delayMs > 0) {
-            if (slot.delayTimer !== undefined) {
-                slot.delayedArgs = args;
-                return "merged";
-            }
-            slot.delayedArgs = args;
-            slot.delayTimer = setTimeout(() => {
-                slot.delayTimer = undefined;
-                const delayed = slot.delayedArgs;
-                slot.delayedArgs = undefined;
-                if (delayed !== undefined) {
-                    this.gate(actionName, slot, delayed);
-                }
-            }, options.delayMs);
-            return "delayed";
-        }
-        return this.gate(actionName, slot, args);
-    }
-
-    /** Re-reads the actions (after new props): a finished execution releases the trailing run. */
-    update(): void {
-        for (const [name, slot] of this.slots) {
-            if (slot.phase === "idle") {
-                continue;
-            }
-            const action = this.lookup(name)?.action;
-            if (action === undefined) {
-                this.clearSettle(slot);
-                slot.phase = "idle";
-                slot.pending = undefined;
-                continue;
-            }
-            if (action.isExecuting) {
-                this.clearSettle(slot);
-                slot.phase = "executing";
-            } else if (slot.phase === "executing") {
-                slot.phase = "idle";
-                this.flush(name, slot);
-            }
-        }
-    }
-
-    /** Forgets pending and delayed runs and stops all timers (topic change, unmount). */
-    reset(): void {
-        for (const slot of this.slots.values()) {
-            if (slot.delayTimer !== undefined) {
-                clearTimeout(slot.delayTimer);
-            }
-            this.clearSettle(slot);
-        }
-        this.slots.clear();
-    }
-
-    private slot(name: string): Slot {
-        let slot = this.slots.get(name);
-        if (slot === undefined) {
-            slot = { phase: "idle" };
-            this.slots.set(name, slot);
-        }
-        return slot;
-    }
-
-    private gate(name: string, slot: Slot, args: ListenActionArgs): DispatchOutcome {
-        const action = this.lookup(name)?.action;
+    /** Runs the action now, or keeps `args` as the trailing run while it is still executing. */
+    const gate = (name: string, slot: Slot, args: ListenActionArgs): DispatchOutcome => {
+        const action = lookup(name)?.action;
         if (action === undefined) {
             return "no-action";
         }
-        if (action.isExecuting && slot.phase !== "executing") {
-            this.clearSettle(slot);
+        if (action.isExecuting) {
+            clearTimeout(slot.settleTimer);
             slot.phase = "executing";
         }
         if (slot.phase !== "idle") {
             slot.pending = args;
             return "coalesced";
         }
-        return this.run(name, slot, action, args);
-    }
-
-    private run(name: string, slot: Slot, action: DispatchableAction, args: ListenActionArgs): DispatchOutcome {
         if (!action.canExecute) {
             console.warn(
                 `Listen: the action for "${name}" cannot run now (it is not allowed or its parameters are not available); the notification is skipped.`
             );
             return "skipped";
         }
-        action.execute({ sender: args.sender, changedDate: args.changedDate, data: args.data });
+        action.execute(args);
         slot.phase = "started";
-        this.clearSettle(slot);
         slot.settleTimer = setTimeout(() => {
-            slot.settleTimer = undefined;
             if (slot.phase === "started") {
-                slot.phase = "idle";
-                this.flush(name, slot);
+                release(name, slot);
             }
         }, SETTLE_MS);
         return "ran";
-    }
+    };
 
-    private flush(name: string, slot: Slot): void {
-        const pending = slot.pending;
-        if (pending === undefined) {
-            return;
-        }
-        slot.pending = undefined;
-        this.gate(name, slot, pending);
-    }
+    return {
+        dispatch(actionName, raw) {
+            if (lookup(actionName) === undefined) {
+                return "unknown-action";
+            }
+            const options = getOptions();
+            const args = toActionArgs(raw);
+            if (options.ignoreOwn && args.sender && args.sender === options.getUserName()) {
+                return "ignored-own";
+            }
+            let slot = slots.get(actionName);
+            if (slot === undefined) {
+                slots.set(actionName, (slot = { phase: "idle" }));
+            }
+            if (options.delayMs <= 0) {
+                return gate(actionName, slot, args);
+            }
+            const merged = slot.delayed !== undefined;
+            slot.delayed = args;
+            if (merged) {
+                return "merged";
+            }
+            const delayedSlot = slot;
+            slot.delayTimer = setTimeout(() => {
+                const delayed = delayedSlot.delayed as ListenActionArgs;
+                delayedSlot.delayed = undefined;
+                gate(actionName, delayedSlot, delayed);
+            }, options.delayMs);
+            return "delayed";
+        },
 
-    private clearSettle(slot: Slot): void {
-        if (slot.settleTimer !== undefined) {
-            clearTimeout(slot.settleTimer);
-            slot.settleTimer = undefined;
+        update() {
+            slots.forEach((slot, name) => {
+                if (slot.phase === "idle") {
+                    return;
+                }
+                const action = lookup(name)?.action;
+                if (action === undefined) {
+                    // The entry's action became "Do nothing": nothing to wait for, nothing to run.
+                    slot.pending = undefined;
+                    release(name, slot);
+                } else if (action.isExecuting) {
+                    clearTimeout(slot.settleTimer);
+                    slot.phase = "executing";
+                } else if (slot.phase === "executing") {
+                    release(name, slot);
+                }
+            });
+        },
+
+        reset() {
+            for (const slot of slots.values()) {
+                clearTimeout(slot.delayTimer);
+                clearTimeout(slot.settleTimer);
+            }
+            slots.clear();
         }
-    }
+    };
 }

@@ -12,82 +12,80 @@ export type ListenErrorKind =
     | "auth-refused"
     | "subscription";
 
-export class ListenError extends Error {
-    readonly kind: ListenErrorKind;
+export interface ListenErrorOptions {
     /** HTTP status of the failed request, when there was an answer. */
-    readonly status?: number;
+    status?: number;
     /** Whether trying again later may help (network errors, 5xx, 429). */
-    readonly retryable: boolean;
+    retryable?: boolean;
     /** Server's `Retry-After` in milliseconds, when it sent one. */
-    readonly retryAfterMs?: number;
+    retryAfterMs?: number;
+}
 
-    constructor(
-        kind: ListenErrorKind,
-        message: string,
-        options: { status?: number; retryable?: boolean; retryAfterMs?: number } = {}
-    ) {
+export class ListenError extends Error {
+    // `declare`: assigned in the constructor, so the build emits no class fields (and no helper for them).
+    declare readonly kind: ListenErrorKind;
+    declare readonly status?: number;
+    declare readonly retryable: boolean;
+    declare readonly retryAfterMs?: number;
+
+    constructor(kind: ListenErrorKind, message: string, options: ListenErrorOptions = {}) {
         super(message);
-        this.name = "ListenError";
-        this.kind = kind;
-        this.status = options.status;
-        this.retryable = options.retryable ?? false;
-        this.retryAfterMs = options.retryAfterMs;
+        Object.assign(this, { kind, retryable: false, ...options });
     }
 }
 
-/** Exponential backoff: 1 s, 2 s, 4 s … capped at 30 s (attempt counts from 0). */
+/**
+ * Exponential backoff, the one used for every retry of the widget: `baseMs` doubled per attempt (from 0), capped at
+ * `capMs`. Defaults: 1 s, 2 s, 4 s … 30 s.
+ */
 export function backoffDelay(attempt: number, baseMs = 1000, capMs = 30_000): number {
-    return Math.min(capMs, baseMs * 2 ** Math.max(0, Math.min(attempt, 30)));
+    return Math.min(capMs, baseMs * 2 ** attempt);
 }
 
 /** Delay before the next try: the server's Retry-After when longer than the backoff, capped at 30 s. */
 export function retryDelay(error: ListenError, attempt: number): number {
-    const backoff = backoffDelay(attempt);
-    return error.retryAfterMs !== undefined ? Math.min(30_000, Math.max(backoff, error.retryAfterMs)) : backoff;
+    return Math.min(30_000, Math.max(backoffDelay(attempt), error.retryAfterMs ?? 0));
 }
 
-export function isRetryableStatus(status: number): boolean {
-    return status >= 500 || status === 429;
+/** Status, retryability (5xx, 429) and `Retry-After` (seconds) of an HTTP answer, as ListenError options. */
+export function answerOptions(response: Response): ListenErrorOptions {
+    const status = response.status;
+    // Seconds only (an HTTP date, like a missing header, gives NaN); `retryDelay` caps it.
+    const seconds = Number(response.headers.get("Retry-After") || NaN);
+    return {
+        status,
+        retryable: status >= 500 || status === 429,
+        retryAfterMs: seconds >= 0 ? seconds * 1000 : undefined
+    };
 }
 
-export function parseRetryAfter(value: string | null): number | undefined {
-    if (value === null) {
-        return undefined;
-    }
-    const seconds = Number(value);
-    return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
-}
-
-/** The server's own explanation from a JSON error body `{ error: { message } }`, if any. */
-export async function serverErrorMessage(response: Response): Promise<string | undefined> {
+/** The server's own explanation: `error.message`, `error` or `message` of a JSON body, else a short text body. */
+export async function serverErrorMessage(response: Response): Promise<string> {
+    const text = (await response.text().catch(() => "")).trim();
     try {
-        const text = await response.text();
-        if (text.trim() === "") {
-            return undefined;
+        const body = JSON.parse(text) as { error?: { message?: unknown }; message?: unknown };
+        const reason = body.error?.message ?? body.error ?? body.message;
+        if (typeof reason === "string") {
+            return reason;
         }
-        try {
-            const body = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
-            if (typeof body.error === "string") {
-                return body.error;
-            }
-            if (typeof body.error?.message === "string") {
-                return body.error.message;
-            }
-            if (typeof body.message === "string") {
-                return body.message;
-            }
-        } catch {
-            // Not JSON: use the text itself when short.
-        }
-        return text.length <= 200 ? text.trim() : undefined;
     } catch {
-        return undefined;
+        // Not JSON: use the text itself when short.
     }
+    return text.length <= 200 ? text : "";
 }
 
-export function describeFailure(error: unknown): string {
-    if (error instanceof Error) {
-        return error.message;
+/**
+ * `fetch` that reports a network failure (no answer at all) as the ListenError `unreachable` makes of its reason.
+ */
+export async function send(
+    fetchImpl: (input: string, init?: RequestInit) => Promise<Response>,
+    url: string,
+    init: RequestInit,
+    unreachable: (reason: string) => ListenError
+): Promise<Response> {
+    try {
+        return await fetchImpl(url, init);
+    } catch (error) {
+        throw unreachable(error instanceof Error ? error.message : String(error));
     }
-    return String(error);
 }

@@ -12,19 +12,18 @@ export type ServerResolution = { ok: true; endpoints: ServerEndpoints } | { ok: 
 
 /** The page's own address: Mendix's `mx.appUrl` when present, else the page origin. */
 export function appBaseUrl(): string {
-    const mx = (globalThis as { mx?: { appUrl?: unknown } }).mx;
-    if (typeof mx?.appUrl === "string" && mx.appUrl.length > 0) {
-        return mx.appUrl;
-    }
-    return globalThis.location?.origin ?? "http://localhost";
+    const appUrl = (globalThis as { mx?: { appUrl?: unknown } }).mx?.appUrl;
+    return typeof appUrl === "string" && appUrl !== "" ? appUrl : (globalThis.location?.origin ?? "http://localhost");
 }
 
 /** Endpoints for the Server URL property (empty: the origin of `pageUrl`, the app's own origin). */
 export function resolveServer(serverUrl: string | undefined, pageUrl: string = appBaseUrl()): ServerResolution {
     const configured = (serverUrl ?? "").trim();
     let url: URL;
+    let page: URL;
     try {
-        url = configured === "" ? new URL(new URL(pageUrl).origin) : new URL(configured, pageUrl);
+        page = new URL(pageUrl);
+        url = new URL(configured || page.origin, page);
     } catch {
         return {
             ok: false,
@@ -32,27 +31,16 @@ export function resolveServer(serverUrl: string | undefined, pageUrl: string = a
         };
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-        return {
-            ok: false,
-            message: `The Server URL "${configured}" must start with https:// or http://.`
-        };
+        return { ok: false, message: `The Server URL "${configured}" must start with https:// or http://.` };
     }
-    url.search = "";
-    url.hash = "";
-    const base = url.href.replace(/\/+$/, "");
-    let pageOrigin: string | undefined;
-    try {
-        pageOrigin = new URL(pageUrl).origin;
-    } catch {
-        pageOrigin = undefined;
-    }
+    const base = url.origin + url.pathname.replace(/\/+$/, "");
     return {
         ok: true,
         endpoints: {
             base,
             keyUrl: `${base}/rest/pusher/key`,
             authUrl: `${base}/rest/pusher/auth`,
-            crossOrigin: pageOrigin !== url.origin
+            crossOrigin: page.origin !== url.origin
         }
     };
 }

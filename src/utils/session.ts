@@ -8,39 +8,38 @@ interface LegacySession {
 }
 
 function legacySession(): LegacySession | undefined {
-    if (typeof window === "undefined") {
-        return undefined;
-    }
-    const mx = (window as unknown as { mx?: { session?: LegacySession } }).mx;
-    return mx?.session;
+    return (globalThis as { mx?: { session?: LegacySession } }).mx?.session;
 }
 
-function nonEmpty(value: unknown): string | undefined {
-    return typeof value === "string" && value.length > 0 ? value : undefined;
-}
-
-function attempt(read: () => unknown): string | undefined {
-    try {
-        return nonEmpty(read());
-    } catch {
-        return undefined;
+/** The first non-empty string the sources give; a source that throws (or is missing) is skipped. */
+function firstOf(...sources: Array<() => unknown>): string | undefined {
+    for (const source of sources) {
+        try {
+            const value = source();
+            if (typeof value === "string" && value !== "") {
+                return value;
+            }
+        } catch {
+            // Not available in this Mendix version: try the next source.
+        }
     }
+    return undefined;
 }
 
 /** CSRF token of the current Mendix session (sent as `X-Csrf-Token`), or undefined when there is none. */
 export function getCsrfToken(): string | undefined {
-    return (
-        attempt(() => getCSRFToken()) ??
-        attempt(() => legacySession()?.getConfig?.("csrftoken")) ??
-        attempt(() => legacySession()?.sessionData?.csrftoken)
+    return firstOf(
+        getCSRFToken,
+        () => legacySession()?.getConfig?.("csrftoken"),
+        () => legacySession()?.sessionData?.csrftoken
     );
 }
 
 /** Name of the signed-in user (compared with a notification's `sender`), or undefined when unknown. */
 export function getCurrentUserName(): string | undefined {
-    return (
-        attempt(() => getUserName()) ??
-        attempt(() => legacySession()?.getUserName?.()) ??
-        attempt(() => legacySession()?.sessionData?.user?.attributes?.Name?.value)
+    return firstOf(
+        getUserName,
+        () => legacySession()?.getUserName?.(),
+        () => legacySession()?.sessionData?.user?.attributes?.Name?.value
     );
 }

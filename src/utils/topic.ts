@@ -10,20 +10,9 @@ export type TopicResolution =
     | { status: "error"; message: string }
     | { status: "ready"; topic: string; channel: string };
 
-/** Value of a DynamicValue, keeping the previous value while it is loading (Mendix keeps it there). */
-function currentValue<T>(dynamic: DynamicValue<T> | undefined): { loading: boolean; value: T | undefined } {
-    if (dynamic === undefined) {
-        return { loading: false, value: undefined };
-    }
-    return { loading: (dynamic.status as string) === "loading", value: dynamic.value };
-}
-
-function ready(topic: string): TopicResolution {
-    const problem = validateTopic(topic);
-    if (problem !== null) {
-        return { status: "error", message: `${problem} Change the Topic property of the Listen widget.` };
-    }
-    return { status: "ready", topic, channel: channelForTopic(topic) };
+/** Mendix keeps the previous value of a DynamicValue while it reloads; only a missing value is "loading". */
+function isLoading(dynamic: DynamicValue<unknown> | undefined): boolean {
+    return (dynamic?.status as string | undefined) === "loading";
 }
 
 /**
@@ -34,33 +23,35 @@ export function resolveTopic(
     objectSource: DynamicValue<ObjectItem> | undefined,
     topicExpression: DynamicValue<string> | undefined
 ): TopicResolution {
-    const object = currentValue(objectSource);
-    if (object.value === undefined) {
-        return object.loading ? { status: "loading" } : { status: "unavailable" };
+    const object = objectSource?.value;
+    if (object === undefined) {
+        return isLoading(objectSource) ? { status: "loading" } : { status: "unavailable" };
     }
-
+    let topic: string;
     if (topicExpression !== undefined) {
-        const topic = currentValue(topicExpression);
-        if (topic.value === undefined || topic.value.trim() === "") {
-            if (topic.loading) {
-                return { status: "loading" };
-            }
+        topic = topicExpression.value?.trim() ?? "";
+        if (topic === "") {
+            return isLoading(topicExpression)
+                ? { status: "loading" }
+                : {
+                      status: "error",
+                      message:
+                          "The Topic expression gives an empty value for this object, so there is nothing to listen to. Change the Topic property of the Listen widget."
+                  };
+        }
+    } else {
+        const entity = getEntityName(object);
+        if (entity === undefined) {
             return {
                 status: "error",
                 message:
-                    "The Topic expression gives an empty value for this object, so there is nothing to listen to. Change the Topic property of the Listen widget."
+                    "The Listen widget cannot find out the entity of the object to listen to in this Mendix version; set the Topic property (for example 'Sales.Order.number.' + toString($currentObject/OrderNumber), the same topic the microflow notifies)."
             };
         }
-        return ready(topic.value.trim());
+        topic = defaultTopic(entity, object.id);
     }
-
-    const entity = getEntityName(object.value);
-    if (entity === undefined) {
-        return {
-            status: "error",
-            message:
-                "The Listen widget cannot find out the entity of the object to listen to in this Mendix version; set the Topic property (for example 'Sales.Order.number.' + toString($currentObject/OrderNumber), the same topic the microflow notifies)."
-        };
-    }
-    return ready(defaultTopic(entity, object.value.id));
+    const problem = validateTopic(topic);
+    return problem === null
+        ? { status: "ready", topic, channel: channelForTopic(topic) }
+        : { status: "error", message: `${problem} Change the Topic property of the Listen widget.` };
 }

@@ -14,7 +14,7 @@ import { loadConfig } from "../../../server/config";
 import { actionEntry, actionValue, listenProps, objectSource } from "../../__tests__/builders";
 import { setTestSession } from "../../__tests__/shims/mendixSession";
 import { Listen } from "../../Listen";
-import { ConnectionManager } from "../../utils/connection";
+import { createConnectionManager, type ConnectionManager } from "../../utils/connection";
 import { ConnectionManagerContext } from "../connectionContext";
 
 const API_KEY = "integration-test-api-key-0123456789abcdef";
@@ -110,7 +110,7 @@ describe("useListen with the real companion server and embedded broker", () => {
     }
 
     it("subscribes through the server and runs the action after POST /rest/pusher/notify", async () => {
-        manager = new ConnectionManager({ lingerMs: LINGER_MS });
+        manager = createConnectionManager({ lingerMs: LINGER_MS });
         setTestSession({ csrfToken: "csrf-integration-1", userName: "tester" });
         const refresh = actionValue();
         const ignored = actionValue();
@@ -167,7 +167,7 @@ describe("useListen with the real companion server and embedded broker", () => {
     });
 
     it("shows the server's 403 inline when the access check refuses the object", async () => {
-        manager = new ConnectionManager({ lingerMs: LINGER_MS });
+        manager = createConnectionManager({ lingerMs: LINGER_MS });
         const consoleError = vi.spyOn(console, "error").mockImplementation(() => undefined);
         const { container, unmount } = render(
             wrap(

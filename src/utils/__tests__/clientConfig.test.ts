@@ -14,6 +14,7 @@ function endpoints(serverUrl = ""): ServerEndpoints {
     return result.endpoints;
 }
 
+/** The ListenError a request rejects with. */
 async function keyFailure(promise: Promise<unknown>): Promise<ListenError> {
     try {
         await promise;
@@ -110,11 +111,14 @@ describe("parseClientConfig", () => {
 
 describe("requestChannelAuthorization (POST /rest/pusher/auth)", () => {
     const params = { socketId: "123.456", channelName: "private-Sales.Order.1" };
+    const authorize = (fetchImpl: ReturnType<typeof fakeFetch>["fetch"], csrfToken?: string) =>
+        requestChannelAuthorization(endpoints(), params, fetchImpl, csrfToken);
 
     it("posts socket_id and channel_name form-encoded with the CSRF token, and returns the signature", async () => {
         const server = fakeFetch();
-        const result = await requestChannelAuthorization(endpoints(), params, server.fetch, "csrf-9");
-        expect(result).toEqual({ ok: true, data: { auth: "app-key:signature-for-private-Sales.Order.1" } });
+        expect(await authorize(server.fetch, "csrf-9")).toEqual({
+            auth: "app-key:signature-for-private-Sales.Order.1"
+        });
         expect(server.requests[0]).toMatchObject({
             url: "http://app.test/rest/pusher/auth",
             method: "POST",
@@ -128,52 +132,51 @@ describe("requestChannelAuthorization (POST /rest/pusher/auth)", () => {
         const unauthorized = fakeFetch({
             auth: () => json({ error: { code: "not_authenticated", message: "x" } }, 401)
         });
-        const r401 = await requestChannelAuthorization(endpoints(), params, unauthorized.fetch, undefined);
-        expect(r401).toMatchObject({ ok: false, error: { kind: "not-signed-in", status: 401, retryable: false } });
-        expect(!r401.ok && r401.error.message).toMatch(/you are not signed in/);
+        const r401 = await keyFailure(authorize(unauthorized.fetch));
+        expect(r401).toMatchObject({ kind: "not-signed-in", status: 401, retryable: false });
+        expect(r401.message).toMatch(/you are not signed in/);
 
         const forbidden = fakeFetch({ auth: () => json({ error: { code: "forbidden", message: "x" } }, 403) });
-        const r403 = await requestChannelAuthorization(endpoints(), params, forbidden.fetch, undefined);
-        expect(r403).toMatchObject({ ok: false, error: { kind: "forbidden", status: 403, retryable: false } });
-        expect(!r403.ok && r403.error.message).toMatch(/you may not listen to this object/);
+        const r403 = await keyFailure(authorize(forbidden.fetch));
+        expect(r403).toMatchObject({ kind: "forbidden", status: 403, retryable: false });
+        expect(r403.message).toMatch(/you may not listen to this object/);
     });
 
     it("marks 5xx, 429 and network failures as retryable and honours Retry-After", async () => {
         const unavailable = fakeFetch({
             auth: () => json({ error: { code: "access_check_unavailable", message: "Mendix did not answer" } }, 503)
         });
-        const r503 = await requestChannelAuthorization(endpoints(), params, unavailable.fetch, undefined);
-        expect(r503).toMatchObject({ ok: false, error: { kind: "auth-unavailable", status: 503, retryable: true } });
-        expect(!r503.ok && r503.error.message).toMatch(/HTTP 503: Mendix did not answer/);
+        const r503 = await keyFailure(authorize(unavailable.fetch));
+        expect(r503).toMatchObject({ kind: "auth-unavailable", status: 503, retryable: true });
+        expect(r503.message).toMatch(/HTTP 503: Mendix did not answer/);
 
         const limited = fakeFetch({
             auth: () => json({ error: { code: "rate_limited" } }, 429, { "Retry-After": "7" })
         });
-        const r429 = await requestChannelAuthorization(endpoints(), params, limited.fetch, undefined);
-        expect(r429).toMatchObject({ ok: false, error: { retryable: true, retryAfterMs: 7000 } });
+        expect(await keyFailure(authorize(limited.fetch))).toMatchObject({ retryable: true, retryAfterMs: 7000 });
 
         const offline = fakeFetch({ auth: () => new TypeError("fetch failed") });
-        const rNet = await requestChannelAuthorization(endpoints(), params, offline.fetch, undefined);
-        expect(rNet).toMatchObject({ ok: false, error: { kind: "auth-unavailable", retryable: true } });
+        expect(await keyFailure(authorize(offline.fetch))).toMatchObject({
+            kind: "auth-unavailable",
+            retryable: true,
+            message: expect.stringMatching(/to authorize listening \(fetch failed\)/)
+        });
     });
 
     it("refuses other statuses and answers without a signature", async () => {
         const bad = fakeFetch({
             auth: () => json({ error: { code: "invalid_request", message: "bad socket_id" } }, 400)
         });
-        expect(await requestChannelAuthorization(endpoints(), params, bad.fetch, undefined)).toMatchObject({
-            ok: false,
-            error: {
-                kind: "auth-refused",
-                status: 400,
-                retryable: false,
-                message: expect.stringMatching(/bad socket_id/)
-            }
+        expect(await keyFailure(authorize(bad.fetch))).toMatchObject({
+            kind: "auth-refused",
+            status: 400,
+            retryable: false,
+            message: expect.stringMatching(/bad socket_id/)
         });
         const empty = fakeFetch({ auth: () => json({}) });
-        expect(await requestChannelAuthorization(endpoints(), params, empty.fetch, undefined)).toMatchObject({
-            ok: false,
-            error: { kind: "auth-refused" }
+        expect(await keyFailure(authorize(empty.fetch))).toMatchObject({
+            kind: "auth-refused",
+            message: expect.stringMatching(/is not a channel authorization/)
         });
     });
 });

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeFetch, fakePusherFactory, json, refuseAllBut, type FakePusher } from "../../__tests__/fakes";
 import {
-    ConnectionManager,
+    createConnectionManager,
     LINGER_MS,
     RECONNECT_CAP_MS,
     closeErrorOf,
@@ -48,7 +48,7 @@ function setup(
 ) {
     const pushers = fakePusherFactory(pusherSettings);
     const server = fakeFetch(responders);
-    const manager = new ConnectionManager({
+    const manager = createConnectionManager({
         createPusher: pushers.create,
         fetch: server.fetch,
         getCsrfToken: () => "csrf-token-1",

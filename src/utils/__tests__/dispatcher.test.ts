@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { actionValue, withFlags, type RecordedAction } from "../../__tests__/builders";
-import { Dispatcher, SETTLE_MS, toActionArgs, type DispatcherOptions } from "../dispatcher";
+import { createDispatcher, SETTLE_MS, toActionArgs, type DispatcherOptions } from "../dispatcher";
 
 const payload = {
     entity: "Sales.Order",
@@ -15,7 +15,7 @@ const payload = {
 function setup(options: Partial<DispatcherOptions> = {}) {
     const actions = new Map<string, RecordedAction | undefined>();
     const current: DispatcherOptions = { delayMs: 0, ignoreOwn: false, getUserName: () => "tester", ...options };
-    const dispatcher = new Dispatcher(
+    const dispatcher = createDispatcher(
         name => (actions.has(name) ? { action: actions.get(name) } : undefined),
         () => current
     );

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createApp, type RunningApp } from "../../../server/app";
 import { loadConfig } from "../../../server/config";
 import { FakePusher, refuseAllBut } from "../../__tests__/fakes";
-import { ConnectionManager, type ChannelListener, type SubscriptionStatus } from "../connection";
+import { createConnectionManager, type ChannelListener, type SubscriptionStatus } from "../connection";
 import { resolveServer } from "../server";
 
 const API_KEY = "key-rotation-test-api-key-0123456789abcdef";
@@ -163,7 +163,7 @@ describe("a refused app key with real pusher-js and the embedded broker", () => 
             throw new Error(resolved.message);
         }
         const keys: string[] = [];
-        const manager = new ConnectionManager({
+        const manager = createConnectionManager({
             createPusher: (key, options) => {
                 keys.push(key);
                 return new Pusher(key, options);
