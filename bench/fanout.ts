@@ -43,18 +43,18 @@ export interface RunResult {
     driverCpuMicrosPerMessage: number;
 }
 
-export type SideName = "ours" | "proposed" | "baseline";
-export const SIDES: SideName[] = ["ours", "proposed", "baseline"];
+export type SideName = "ours" | "previous" | "baseline";
+export const SIDES: SideName[] = ["ours", "previous", "baseline"];
 
 export interface ScenarioResult {
     scenario: Scenario["id"];
-    /** No `proposed` runs with --quick. */
+    /** No `previous` runs with --quick. */
     runs: Record<SideName, RunResult[]>;
     perSecond: Record<SideName, number>;
     /** ours / baseline messages per second. */
     share: number;
-    /** proposed (what-if) / baseline. */
-    proposedShare: number;
+    /** previous (SDK over loopback HTTP) / baseline. */
+    previousShare: number;
 }
 
 /** Counts delivered messages and lets senders wait while too many are outstanding. */
@@ -191,7 +191,7 @@ function expectOk(answer: HttpAnswer): true {
 interface Servers {
     ours: ChildHandle;
     baseline: ChildHandle;
-    proposed?: ChildHandle;
+    previous?: ChildHandle;
 }
 
 interface Side {
@@ -250,7 +250,7 @@ function baselineSide(child: ChildHandle, cleanup: Array<() => void>): Side {
 const channelsOf = (index: number): string[] => [`private-${ENTITY}.1`, `private-${ENTITY}.${1000 + index}`];
 
 async function openSockets(ctx: BenchContext, servers: Servers, flow: Flow, cleanup: Array<() => void>): Promise<void> {
-    for (const name of ["ours", "proposed"] as const) {
+    for (const name of ["ours", "previous"] as const) {
         const server = servers[name];
         if (server === undefined) {
             continue;
@@ -300,13 +300,13 @@ export const fanout: Measurement = {
                 window: 2_000
             }
         ];
-        // The what-if side is left out of the smoke run.
+        // The previous-path side is left out of the smoke run.
         const servers: Servers = {
             ours: await startServerProcess({ logLevel: ctx.logLevel }),
             baseline: await startBaselineProcess(),
-            proposed: ctx.quick
+            previous: ctx.quick
                 ? undefined
-                : await startServerProcess({ logLevel: ctx.logLevel, variant: "in-process-publish" })
+                : await startServerProcess({ logLevel: ctx.logLevel, variant: "sdk-loopback" })
         };
         const active = SIDES.filter(side => servers[side] !== undefined);
         const cleanup: Array<() => void> = [];
@@ -315,13 +315,13 @@ export const fanout: Measurement = {
         try {
             await openSockets(ctx, servers, flow, cleanup);
             const sides: Side[] = [notifySide("ours", servers.ours, cleanup)];
-            if (servers.proposed !== undefined) {
-                sides.push(notifySide("proposed", servers.proposed, cleanup));
+            if (servers.previous !== undefined) {
+                sides.push(notifySide("previous", servers.previous, cleanup));
             }
             sides.push(baselineSide(servers.baseline, cleanup));
             for (const scenario of scenarios) {
                 ctx.log(`fanout: ${scenario.label}`);
-                const runs: Record<SideName, RunResult[]> = { ours: [], proposed: [], baseline: [] };
+                const runs: Record<SideName, RunResult[]> = { ours: [], previous: [], baseline: [] };
                 // Warm-up: a tenth of a round per side, not recorded.
                 const warm = { ...scenario, calls: Math.max(2, Math.ceil(scenario.calls / 10)) };
                 for (const side of sides) {
@@ -338,7 +338,7 @@ export const fanout: Measurement = {
                 }
                 const perSecond = {
                     ours: median(runs.ours.map(run => run.perSecond)),
-                    proposed: runs.proposed.length > 0 ? median(runs.proposed.map(run => run.perSecond)) : NaN,
+                    previous: runs.previous.length > 0 ? median(runs.previous.map(run => run.perSecond)) : NaN,
                     baseline: median(runs.baseline.map(run => run.perSecond))
                 };
                 results.push({
@@ -346,7 +346,7 @@ export const fanout: Measurement = {
                     runs,
                     perSecond,
                     share: ratio(perSecond.ours, perSecond.baseline),
-                    proposedShare: ratio(perSecond.proposed, perSecond.baseline)
+                    previousShare: ratio(perSecond.previous, perSecond.baseline)
                 });
             }
         } finally {
@@ -358,7 +358,7 @@ export const fanout: Measurement = {
         const labelOf = (id: Scenario["id"]) => scenarios.find(scenario => scenario.id === id)!.label;
         const sideLabel: Record<SideName, string> = {
             ours: "notify API + broker (as built)",
-            proposed: "what-if: in-process publish",
+            previous: "previous path: SDK over loopback HTTP",
             baseline: "bare ws"
         };
         const targets: Target[] = results.map(result => ({
@@ -415,7 +415,7 @@ export const fanout: Measurement = {
                     "throughput this server reaches when its one core is the limit. The measured msg/s ratio also " +
                     "depends on the driver (client CPU per message x msg/s near one core limits every side alike) " +
                     "and on other load on the machine.",
-                "The what-if side is the bench-only patch described under latency; no target applies to it."
+                "The previous-path side is the bench-only patch described under latency; no target applies to it."
             ],
             raw: results
         };

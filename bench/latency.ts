@@ -4,8 +4,9 @@
  * on an HTTP POST to N bare `ws` clients. Both servers run in child processes, all clients in the
  * driver process. Runs alternate in blocks (the order rotates every block) to cancel drift.
  * Two diagnostic sides (full run only): the same server with raw `ws` subscribers (client cost equal
- * to the baseline's), and "proposed", a what-if server child whose notify publishes in-process (see
- * lib/server-child.ts) to size a proposed change; it is not what ships.
+ * to the baseline's), and "previous", a server child whose notify still triggers through the pusher SDK
+ * over loopback HTTP, the embedded path before the in-process trigger (see lib/server-child.ts); it is
+ * not what ships.
  */
 import {
     openBaselineSockets,
@@ -72,20 +73,20 @@ export interface SideResult {
     errors: number;
 }
 
-export type SideName = "ours" | "oursRaw" | "proposed" | "baseline";
+export type SideName = "ours" | "oursRaw" | "previous" | "baseline";
 /** Table order. */
-export const SIDES: SideName[] = ["ours", "oursRaw", "proposed", "baseline"];
+export const SIDES: SideName[] = ["ours", "oursRaw", "previous", "baseline"];
 const SIDE_LABEL: Record<SideName, string> = {
     ours: "ours: notify API + broker -> pusher-js",
     oursRaw: "ours -> raw ws clients",
-    proposed: "what-if: in-process publish -> pusher-js",
+    previous: "previous path: SDK over loopback HTTP -> pusher-js",
     baseline: "bare ws -> bare ws clients"
 };
 
 export interface SizeResult {
     subscribers: number;
     samples: number;
-    /** Every side that ran (`oursRaw` and `proposed` not with --quick). */
+    /** Every side that ran (`oursRaw` and `previous` not with --quick). */
     sides: Partial<Record<SideName, SideResult>>;
     /** `<side>/baseline` ratios of the last-client p50 and p99. */
     ratios: Partial<Record<SideName, { p50: number; p99: number }>>;
@@ -99,7 +100,7 @@ interface Side {
 interface Servers {
     ours: ChildHandle;
     baseline: ChildHandle;
-    proposed?: ChildHandle;
+    previous?: ChildHandle;
 }
 
 interface Collected {
@@ -276,7 +277,7 @@ async function measureSize(
         const sides: Side[] = [
             await notifySide("ours", servers.ours, "pusher-js", subscribers, guid, tracker, cleanup)
         ];
-        if (servers.proposed !== undefined) {
+        if (servers.previous !== undefined) {
             // Same server as "ours", another channel.
             sides.push(
                 await notifySide(
@@ -288,7 +289,7 @@ async function measureSize(
                     tracker,
                     cleanup
                 ),
-                await notifySide("proposed", servers.proposed, "pusher-js", subscribers, guid, tracker, cleanup)
+                await notifySide("previous", servers.previous, "pusher-js", subscribers, guid, tracker, cleanup)
             );
         }
         sides.push(await baselineSide(servers.baseline, subscribers, `private-${ENTITY}.${guid}`, tracker, cleanup));
@@ -342,13 +343,13 @@ export const latency: Measurement = {
                   [1000, 12]
               ];
         const perBlock = ctx.quick ? 10 : 25;
-        // The diagnostic sides (raw clients, what-if) are left out of the smoke run.
+        // The diagnostic sides (raw clients, previous path) are left out of the smoke run.
         const servers: Servers = {
             ours: await startServerProcess({ logLevel: ctx.logLevel }),
             baseline: await startBaselineProcess(),
-            proposed: ctx.quick
+            previous: ctx.quick
                 ? undefined
-                : await startServerProcess({ logLevel: ctx.logLevel, variant: "in-process-publish" })
+                : await startServerProcess({ logLevel: ctx.logLevel, variant: "sdk-loopback" })
         };
         const results: SizeResult[] = [];
         try {
@@ -356,7 +357,7 @@ export const latency: Measurement = {
                 results.push(await measureSize(ctx, servers, subscribers, blocks, perBlock));
             }
         } finally {
-            await Promise.all([servers.ours.close(), servers.baseline.close(), servers.proposed?.close()]);
+            await Promise.all([servers.ours.close(), servers.baseline.close(), servers.previous?.close()]);
         }
         const active = SIDES.filter(side => results[0]?.sides[side] !== undefined);
         const targets: Target[] = results.flatMap(result => {
@@ -404,10 +405,10 @@ export const latency: Measurement = {
                 `side, the order of the sides rotating every block, after one warm-up block; server log level ` +
                 `${ctx.logLevel}. Milliseconds; ratios are side / bare ws. Diagnostic sides (no target applies): ` +
                 `"ours -> raw ws clients" is the same server with raw \`ws\` subscribers speaking Pusher protocol 7 ` +
-                `(client cost equal to the baseline's, so it isolates the server); "what-if: in-process publish" is ` +
-                `the server with notify calling \`broker.publish()\` directly instead of the pusher SDK's loopback ` +
-                `HTTP request (a bench-only patch, bench/lib/server-child.ts), to size the change proposed under ` +
-                `Findings.`,
+                `(client cost equal to the baseline's, so it isolates the server); "previous path: SDK over loopback ` +
+                `HTTP" is the server with notify triggering through the pusher SDK and a private loopback listener ` +
+                `of the broker's HTTP events API, as the embedded mode did before it published in-process (a ` +
+                `bench-only patch, bench/lib/server-child.ts), to show what that change is worth in the same run.`,
             tables: [
                 {
                     head: [

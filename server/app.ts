@@ -5,9 +5,8 @@
  * its own raw body, so no global body parser exists) -> CORS on /rest/pusher -> routes (each with its
  * own body parser and limit) -> `extend` (the playground) -> 404 -> JSON error handler.
  *
- * Embedded mode: the pusher SDK triggers through the broker's real HTTP events API over loopback. It
- * uses a private listener on 127.0.0.1 (ephemeral port) that serves only the broker's HTTP API, so
- * notify works whatever HOST is and keeps working while the public server drains on shutdown.
+ * Embedded mode: notify publishes in-process through `Broker.trigger` (see trigger.ts for why not through
+ * the pusher SDK); the broker's HTTP events API stays on the public port for other Pusher SDKs.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -20,6 +19,7 @@ import type { Config } from "./config";
 import type { ServerContext } from "./context";
 import { createErrorHandler, notFoundHandler } from "./errors";
 import { createLogger } from "./logger";
+import { createAccessClient } from "./mendix/access";
 import { cors, noStore } from "./middleware";
 import { createOpenApiDocument } from "./openapi";
 import {
@@ -35,6 +35,7 @@ import { createAuthRouter } from "./routes/auth";
 import { createHealthRouter } from "./routes/health";
 import { createKeyRouter } from "./routes/key";
 import { createNotifyRouter } from "./routes/notify";
+import { createEmbeddedTrigger, createSdkTrigger, type Trigger } from "./trigger";
 
 export interface ExtendContext {
     config: Config;
@@ -63,7 +64,13 @@ export interface RunningApp {
     /** Base URL after `listen` (`http://127.0.0.1:<port>` for wildcard hosts), "" before. */
     readonly url: string;
     broker?: Broker;
+    /**
+     * The pusher SDK instance: signs channel authorizations; with an external broker notify triggers through
+     * it. In embedded mode it points at this server's own broker HTTP API once listening (not used by notify).
+     */
     readonly pusher: Pusher;
+    /** What notify triggers through: `kind` "sdk" (external broker) or "embedded" (in-process). */
+    readonly trigger: Trigger;
     /** Listens (defaults: config.port, config.host) and resolves the base URL. */
     listen(port?: number, host?: string): Promise<string>;
     /**
@@ -126,9 +133,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     let closing = false;
     let closed: Promise<void> | undefined;
     let broker: Broker | undefined;
-    let internal: http.Server | undefined;
     let pusher: Pusher;
+    let trigger: Trigger;
     let brokerReady: () => Promise<ProbeResult>;
+    const access = createAccessClient();
 
     if (config.broker.mode === "embedded") {
         const credentials = config.broker.credentials ?? randomCredentials();
@@ -136,20 +144,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         broker = embedded;
         app.use(embedded.router);
         embedded.attach(server);
-        const loopback = express();
-        loopback.disable("x-powered-by");
-        loopback.use(embedded.router);
-        loopback.use(notFoundHandler);
-        internal = http.createServer(loopback);
-        const address = await listenOn(internal, 0, "127.0.0.1");
-        pusher = createPusher(config.broker, { ...credentials, port: address.port }, retryPolicy.timeoutMs);
-        const loopbackServer = internal;
+        pusher = createPusher(config.broker, credentials, retryPolicy.timeoutMs);
+        trigger = createEmbeddedTrigger(embedded);
         brokerReady = async () =>
-            server.listening && loopbackServer.listening && !closing
+            server.listening && !closing
                 ? { ok: true }
-                : { ok: false, reason: server.listening ? "the embedded broker is closed" : "not listening yet" };
+                : { ok: false, reason: closing ? "the embedded broker is closed" : "not listening yet" };
     } else {
         pusher = createPusher(config.broker, undefined, retryPolicy.timeoutMs);
+        trigger = createSdkTrigger(pusher, retryPolicy);
         brokerReady = createBrokerProbe(createPusher(config.broker, undefined, PROBE_TIMEOUT_MS));
     }
 
@@ -159,6 +162,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         apiKey: createApiKeyChecker(config.notifyApiKey),
         brokerKey: broker?.key ?? (config.broker.mode === "embedded" ? "" : config.broker.key),
         pusher: () => pusher,
+        trigger,
+        access,
         accessCheckBaseUrl: () => {
             const override = options.accessCheckUrl;
             if (typeof override === "function") {
@@ -173,8 +178,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             return config.playground && url !== "" ? url : undefined;
         },
         brokerReady: () => brokerReady(),
-        isClosing: () => closing,
-        retryPolicy
+        isClosing: () => closing
     };
 
     app.use("/rest/pusher", cors(config.corsOrigins), noStore);
@@ -219,11 +223,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
                 }
             } finally {
                 clearInterval(sweeper);
-            }
-            if (internal) {
-                const stoppedInternal = closeServer(internal);
-                internal.closeAllConnections();
-                await stoppedInternal;
+                access.close();
             }
         })();
         return closed;
@@ -239,9 +239,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         get pusher() {
             return pusher;
         },
+        trigger,
         async listen(port = config.port, host = config.host) {
             const address = await listenOn(server, port, host);
             url = baseUrl(host, address.port);
+            if (config.broker.mode === "embedded" && broker !== undefined) {
+                pusher = createPusher(
+                    config.broker,
+                    { appId: broker.appId, key: broker.key, secret: broker.secret, url },
+                    retryPolicy.timeoutMs
+                );
+            }
             return url;
         },
         close

@@ -5,7 +5,9 @@ import type Pusher from "pusher";
 import type { Logger } from "pino";
 import type { ApiKeyChecker } from "./apikey";
 import type { Config } from "./config";
-import type { ProbeResult, RetryPolicy } from "./pusher";
+import type { AccessClient } from "./mendix/access";
+import type { ProbeResult } from "./pusher";
+import type { Trigger } from "./trigger";
 
 export interface ServerContext {
     config: Config;
@@ -13,14 +15,16 @@ export interface ServerContext {
     apiKey: ApiKeyChecker;
     /** The public key browsers use (embedded broker's key or PUSHER_KEY). */
     brokerKey: string;
-    /** The pusher SDK instance; throws before the server listens in embedded mode. */
+    /** The pusher SDK instance: signs channel authorizations (and triggers, with an external broker). */
     pusher(): Pusher;
+    /** Hands notifications to the broker: the pusher SDK (external broker) or in-process (embedded broker). */
+    trigger: Trigger;
+    /** Client of the Mendix access check (keep-alive connections, closed with the app). */
+    access: AccessClient;
     /** Base URL of the Mendix app for access checks, if any. */
     accessCheckBaseUrl(): string | undefined;
-    /** Readiness of the broker: embedded = accepting; external = cached signed probe. */
+    /** Readiness of the broker: embedded = listening and not closing; external = cached signed probe. */
     brokerReady(): Promise<ProbeResult>;
     /** True once `close()` started. */
     isClosing(): boolean;
-    /** Retries of trigger calls to the broker. */
-    retryPolicy: RetryPolicy;
 }

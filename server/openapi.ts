@@ -16,7 +16,8 @@ import {
 } from "../src/utils/protocol";
 import { CORS_ALLOWED_HEADERS } from "./middleware";
 import { ERROR_CODES, type ErrorCode } from "./errors";
-import { BATCH_CHUNK_SIZE, MAX_BATCH_SIZE, MAX_SENDER_LENGTH } from "./routes/notify";
+import { MAX_BATCH_SIZE, MAX_SENDER_LENGTH } from "./routes/notify";
+import { BATCH_CHUNK_SIZE } from "./trigger";
 
 type Schema = Record<string, unknown>;
 
@@ -221,7 +222,7 @@ export function createOpenApiDocument(): Schema {
                     operationId: "notifyBatch",
                     tags: ["notify"],
                     summary: `Send 1 to ${MAX_BATCH_SIZE} notifications`,
-                    description: `Validates all notifications first (any invalid one: 400, nothing sent), then triggers them in order, ${BATCH_CHUNK_SIZE} per broker call. If a call still fails after its retries (3 attempts with backoff), the rest is not sent: 502 with \`details.triggered\` and \`details.failed\` (indexes to retry). Counts as one request for the rate limit. Body at most BODY_LIMIT_BYTES.`,
+                    description: `Validates all notifications first (any invalid one: 400, nothing sent), then triggers them in order. With Pusher Channels or a Pusher-compatible host: ${BATCH_CHUNK_SIZE} per broker call; if a call still fails after its retries (3 attempts with backoff), the rest is not sent. The embedded broker delivers them in-process (a refused batch delivers none). A failure answers 502 with \`details.triggered\` and \`details.failed\` (indexes to retry). Counts as one request for the rate limit. Body at most BODY_LIMIT_BYTES.`,
                     security: [{ bearerAuth: [] }],
                     requestBody: {
                         required: true,

@@ -17,13 +17,17 @@ export interface EmbeddedEndpoint {
     appId: string;
     key: string;
     secret: string;
-    /** Loopback port where the embedded broker's HTTP events API listens. */
-    port: number;
+    /**
+     * Base URL of this server once it listens (`http://127.0.0.1:<port>`): its public port also serves the
+     * embedded broker's HTTP events API. Without it the instance can only sign.
+     */
+    url?: string;
 }
 
 /**
- * SDK for an external broker (Pusher Channels or a Pusher-compatible host), or for the embedded
- * broker reached over loopback (`http://127.0.0.1:<port>`).
+ * SDK for an external broker (Pusher Channels or a Pusher-compatible host), or for the embedded broker. In
+ * embedded mode the server signs channel authorizations with it but does not trigger through it (notify
+ * publishes in-process, see trigger.ts); it points at the server's own URL so that it stays a working SDK.
  */
 export function createPusher(broker: BrokerConfig, embedded?: EmbeddedEndpoint, timeout = TRIGGER_TIMEOUT_MS): Pusher {
     switch (broker.mode) {
@@ -46,19 +50,21 @@ export function createPusher(broker: BrokerConfig, embedded?: EmbeddedEndpoint, 
                 useTLS: broker.useTLS,
                 timeout
             });
-        case "embedded":
+        case "embedded": {
             if (embedded === undefined) {
-                throw new Error("The embedded broker's endpoint is needed to create its pusher SDK instance.");
+                throw new Error("The embedded broker's credentials are needed to create its pusher SDK instance.");
             }
+            const url = new URL(embedded.url ?? "http://127.0.0.1");
             return new Pusher({
                 appId: embedded.appId,
                 key: embedded.key,
                 secret: embedded.secret,
-                host: "127.0.0.1",
-                port: String(embedded.port),
+                host: url.hostname,
+                port: url.port === "" ? undefined : url.port,
                 useTLS: false,
                 timeout
             });
+        }
     }
 }
 

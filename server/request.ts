@@ -18,7 +18,7 @@ declare module "express-serve-static-core" {
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
-/** Noisy paths logged at debug level: probes and the loopback calls of the pusher SDK to the embedded broker. */
+/** Noisy paths logged at debug level: probes and Pusher SDK calls to the embedded broker's HTTP events API. */
 const QUIET_PATHS = /^\/(healthz|readyz)$|^\/apps\//;
 
 export interface InFlight {

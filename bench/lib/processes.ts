@@ -178,10 +178,10 @@ async function launch(name: string, script: string, options: LaunchOptions = {})
 }
 
 /**
- * `as-built`: the companion server as it ships. `in-process-publish`: a what-if (see server-child.ts)
- * where notify calls `broker.publish()` directly instead of the pusher SDK's loopback HTTP request.
+ * `as-built`: the companion server as it ships. `sdk-loopback`: the previous embedded path (see
+ * server-child.ts), notify triggering through the pusher SDK and the broker's HTTP API over loopback.
  */
-export type ServerVariant = "as-built" | "in-process-publish";
+export type ServerVariant = "as-built" | "sdk-loopback";
 
 /** The companion server with the bench's settings (API key, rate limits out of the way, no playground). */
 export function startServerProcess(

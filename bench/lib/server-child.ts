@@ -3,58 +3,60 @@
  * on 127.0.0.1 with an ephemeral port. Started by `startServerProcess`; logs go to its stdout, which
  * the launcher discards.
  *
- * `BENCH_VARIANT=in-process-publish` is a what-if experiment, not the product: it replaces the
- * server's pusher SDK `trigger`/`triggerBatch` with direct `broker.publish()` calls (same channels,
- * event, data and excluded socket), i.e. the embedded mode without the loopback HTTP hop. The bench
- * measures it next to the real server to size a proposed change.
+ * `BENCH_VARIANT=sdk-loopback` is a diagnostic, not the product: it puts back the embedded mode's
+ * previous notify path, the pusher SDK triggering over loopback HTTP through a private listener that
+ * serves only the broker's HTTP events API (as server/app.ts did before notify published in-process,
+ * see server/trigger.ts). The bench measures it next to the real server to show what the in-process
+ * trigger is worth in the same run.
  */
-import type Pusher from "pusher";
-import { createApp } from "../../server/app";
-import type { Broker } from "../../server/broker";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { createApp, type RunningApp } from "../../server/app";
 import { loadConfig } from "../../server/config";
+import { notFoundHandler } from "../../server/errors";
 import { createLogger } from "../../server/logger";
+import { DEFAULT_RETRY_POLICY, createPusher } from "../../server/pusher";
+import { createSdkTrigger } from "../../server/trigger";
 import { announce, serveParent } from "./ipc";
 
-/** What `pusher.trigger` resolves with, as far as the notify routes read it. */
-const EMPTY_ANSWER = { status: 200, text: async () => "{}", json: async () => ({}) };
-
-function publishInProcess(pusher: Pusher, broker: Broker): void {
-    const direct = pusher as unknown as {
-        trigger: (
-            channels: string | string[],
-            event: string,
-            data: unknown,
-            params?: { socket_id?: string }
-        ) => unknown;
-        triggerBatch: (batch: Pusher.BatchEvent[]) => unknown;
-    };
-    const json = (data: unknown): string => (typeof data === "string" ? data : JSON.stringify(data));
-    direct.trigger = async (channels, event, data, params) => {
-        broker.publish(Array.isArray(channels) ? channels : [channels], event, json(data), params?.socket_id);
-        return EMPTY_ANSWER;
-    };
-    direct.triggerBatch = async batch => {
-        for (const item of batch) {
-            broker.publish([item.channel], item.name, json(item.data), item.socket_id);
-        }
-        return EMPTY_ANSWER;
-    };
+/** Replaces the app's in-process trigger with the SDK over a private loopback listener; returns that listener. */
+async function triggerOverLoopback(app: RunningApp): Promise<http.Server> {
+    const broker = app.broker;
+    if (broker === undefined) {
+        throw new Error("BENCH_VARIANT=sdk-loopback needs the embedded broker");
+    }
+    const loopback = express();
+    loopback.disable("x-powered-by");
+    loopback.use(broker.router);
+    loopback.use(notFoundHandler);
+    const internal = http.createServer(loopback);
+    await new Promise<void>(resolve => internal.listen(0, "127.0.0.1", resolve));
+    const { port } = internal.address() as AddressInfo;
+    const pusher = createPusher(
+        { mode: "embedded" },
+        { appId: broker.appId, key: broker.key, secret: broker.secret, url: `http://127.0.0.1:${port}` },
+        DEFAULT_RETRY_POLICY.timeoutMs
+    );
+    const sdk = createSdkTrigger(pusher, DEFAULT_RETRY_POLICY);
+    // The notify routes call ctx.trigger.one / .batch at each request: swap the methods of that object.
+    Object.assign(app.trigger, { one: sdk.one, batch: sdk.batch });
+    return internal;
 }
 
 async function main(): Promise<void> {
     const config = loadConfig(process.env);
     const logger = createLogger(config.logLevel);
     const app = await createApp(config, { logger });
-    if (process.env.BENCH_VARIANT === "in-process-publish") {
-        if (app.broker === undefined) {
-            throw new Error("BENCH_VARIANT=in-process-publish needs the embedded broker");
-        }
-        publishInProcess(app.pusher, app.broker);
-    }
+    const internal = process.env.BENCH_VARIANT === "sdk-loopback" ? await triggerOverLoopback(app) : undefined;
     const url = await app.listen(0, "127.0.0.1");
     serveParent({
         sockets: () => app.broker?.stats().connections ?? 0,
-        close: () => app.close()
+        close: async () => {
+            await app.close();
+            internal?.closeAllConnections();
+            await new Promise<void>(resolve => (internal ? internal.close(() => resolve()) : resolve()));
+        }
     });
     announce(url);
 }

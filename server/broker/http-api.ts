@@ -5,6 +5,8 @@
  *   GET  /apps/:appId/channels[/:name[/users]]   get({ path: "/channels..." })
  * Every request is signed (see signature.ts). The router reads its own raw body because `body_md5` is the md5
  * of the exact bytes: mount it before any global body parser. Errors answer `text/plain` like Pusher does.
+ * `triggerEvents` is the in-process entry with the same validation (the companion server's notify routes use
+ * it through `Broker.trigger`).
  */
 import express, { type Request, type RequestHandler, type Response, Router } from "express";
 import { MAX_ACTION_LENGTH, validateChannel } from "../../src/utils/protocol";
@@ -17,12 +19,14 @@ export const MAX_BATCH_EVENTS = 10;
 
 const SOCKET_ID_PATTERN = /^\d+\.\d+$/;
 
-class ApiError extends Error {
+/** A request or event the broker refuses: `status` and `message` are what its HTTP API answers (text/plain). */
+export class BrokerApiError extends Error {
     constructor(
         readonly status: number,
         message: string
     ) {
         super(message);
+        this.name = "BrokerApiError";
     }
 }
 
@@ -65,7 +69,7 @@ export function createHttpApi(hub: Hub): Router {
     /** Checks app id and signature; returns the decoded query and the parsed JSON body (undefined for GET). */
     const authenticate = (req: Request, method: "GET" | "POST"): SignedRequest => {
         if (req.params.appId !== hub.config.appId) {
-            throw new ApiError(404, `Unknown app id ${String(req.params.appId).slice(0, 64)}`);
+            throw new BrokerApiError(404, `Unknown app id ${String(req.params.appId).slice(0, 64)}`);
         }
         const url = req.originalUrl;
         const queryStart = url.indexOf("?");
@@ -73,7 +77,7 @@ export function createHttpApi(hub: Hub): Router {
         const query: Record<string, string> = {};
         for (const [name, value] of new URLSearchParams(queryStart < 0 ? "" : url.slice(queryStart + 1))) {
             if (Object.prototype.hasOwnProperty.call(query, name)) {
-                throw new ApiError(400, `Duplicate query parameter ${name}`);
+                throw new BrokerApiError(400, `Duplicate query parameter ${name}`);
             }
             query[name] = value;
         }
@@ -81,7 +85,7 @@ export function createHttpApi(hub: Hub): Router {
         // No body at all leaves req.body undefined; anything else that is not a Buffer was parsed by another parser.
         if (method === "POST" && req.body !== undefined) {
             if (!Buffer.isBuffer(req.body)) {
-                throw new ApiError(
+                throw new BrokerApiError(
                     500,
                     "The broker router must be mounted before any body parser (it needs the raw body for body_md5)"
                 );
@@ -98,7 +102,7 @@ export function createHttpApi(hub: Hub): Router {
         });
         if (!verdict.ok) {
             hub.logger.warn({ path, reason: verdict.message }, "broker API request refused");
-            throw new ApiError(verdict.status, verdict.message);
+            throw new BrokerApiError(verdict.status, verdict.message);
         }
         if (method === "GET") {
             return { query, body: undefined };
@@ -106,7 +110,7 @@ export function createHttpApi(hub: Hub): Router {
         try {
             return { query, body: JSON.parse(body.toString("utf8")) };
         } catch {
-            throw new ApiError(400, "Invalid JSON body");
+            throw new BrokerApiError(400, "Invalid JSON body");
         }
     };
 
@@ -116,7 +120,7 @@ export function createHttpApi(hub: Hub): Router {
             try {
                 res.status(200).json(run(authenticate(req, method), req));
             } catch (error) {
-                if (error instanceof ApiError) {
+                if (error instanceof BrokerApiError) {
                     sendText(res, error.status, error.message);
                     return;
                 }
@@ -161,10 +165,13 @@ export function createHttpApi(hub: Hub): Router {
             const record = asRecord(body, "The body");
             const batch = record.batch;
             if (!Array.isArray(batch) || batch.length === 0) {
-                throw new ApiError(400, "batch must be a non-empty array of events");
+                throw new BrokerApiError(400, "batch must be a non-empty array of events");
             }
             if (batch.length > MAX_BATCH_EVENTS) {
-                throw new ApiError(400, `batch has ${batch.length} events; at most ${MAX_BATCH_EVENTS} are allowed`);
+                throw new BrokerApiError(
+                    400,
+                    `batch has ${batch.length} events; at most ${MAX_BATCH_EVENTS} are allowed`
+                );
             }
             // Validate every event before delivering any, so a refused batch delivers nothing.
             const items = batch.map((entry, index) => readEvent(entry, hub.config.maxMessageBytes, `batch[${index}]`));
@@ -205,7 +212,7 @@ export function createHttpApi(hub: Hub): Router {
         handle("GET", (_request, req) => {
             const channel = String(req.params.channelName);
             if (!channel.startsWith("presence-")) {
-                throw new ApiError(400, "Users can only be listed for presence channels");
+                throw new BrokerApiError(400, "Users can only be listed for presence channels");
             }
             return { users: hub.presence.userIds(channel).map(id => ({ id })) };
         })
@@ -214,9 +221,40 @@ export function createHttpApi(hub: Hub): Router {
     return router;
 }
 
+/** One event for `triggerEvents`, in the same terms as the HTTP API's `/events` body. */
+export interface BrokerEvent {
+    channels: readonly string[];
+    name: string;
+    /** The event data as it reaches clients (a JSON string for notifications). */
+    data: string;
+    /** Socket id left out of the delivery (`socket_id` of the HTTP API). */
+    socketId?: string;
+}
+
+/**
+ * In-process counterpart of `POST /events` and `/batch_events`: validates every event with the same rules and
+ * limits as the HTTP API (`readEvent`) before delivering any, then delivers them in order through
+ * `hub.publish`. Throws `BrokerApiError` (what the HTTP API would answer) and delivers nothing when one is
+ * refused. Returns the number of frames sent. No batch-size limit: that limit belongs to the HTTP wire format.
+ */
+export function triggerEvents(hub: Hub, events: readonly BrokerEvent[]): number {
+    const items = events.map((event, index) =>
+        readEvent(
+            { channels: event.channels, name: event.name, data: event.data, socket_id: event.socketId },
+            hub.config.maxMessageBytes,
+            events.length === 1 ? "event" : `events[${index}]`
+        )
+    );
+    let sent = 0;
+    for (const item of items) {
+        sent += hub.publish(item.channels, item.name, item.data, item.socketId);
+    }
+    return sent;
+}
+
 function asRecord(value: unknown, what: string): Record<string, unknown> {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        throw new ApiError(400, `${what} must be a JSON object`);
+        throw new BrokerApiError(400, `${what} must be a JSON object`);
     }
     return value as Record<string, unknown>;
 }
@@ -226,40 +264,40 @@ function readEvent(value: unknown, maxMessageBytes: number, where: string): Publ
     const record = asRecord(value, where);
     const { name, data, socket_id: socketId, info } = record;
     if (typeof name !== "string" || name.length === 0) {
-        throw new ApiError(400, `${where}: name must be a non-empty string`);
+        throw new BrokerApiError(400, `${where}: name must be a non-empty string`);
     }
     if (name.length > MAX_ACTION_LENGTH) {
-        throw new ApiError(
+        throw new BrokerApiError(
             400,
             `${where}: the event name is ${name.length} characters long; at most ${MAX_ACTION_LENGTH} are allowed`
         );
     }
     if (name.startsWith("pusher:") || name.startsWith("pusher_internal:")) {
-        throw new ApiError(400, `${where}: event names starting with "pusher:" are reserved`);
+        throw new BrokerApiError(400, `${where}: event names starting with "pusher:" are reserved`);
     }
     if (typeof data !== "string") {
-        throw new ApiError(400, `${where}: data must be a string (JSON-encode objects)`);
+        throw new BrokerApiError(400, `${where}: data must be a string (JSON-encode objects)`);
     }
     const bytes = Buffer.byteLength(data, "utf8");
     if (bytes > maxMessageBytes) {
-        throw new ApiError(413, `${where}: data is ${bytes} bytes; at most ${maxMessageBytes} bytes are allowed`);
+        throw new BrokerApiError(413, `${where}: data is ${bytes} bytes; at most ${maxMessageBytes} bytes are allowed`);
     }
     let channels: string[];
     if (record.channels !== undefined) {
         if (!Array.isArray(record.channels) || !record.channels.every(channel => typeof channel === "string")) {
-            throw new ApiError(400, `${where}: channels must be an array of strings`);
+            throw new BrokerApiError(400, `${where}: channels must be an array of strings`);
         }
         channels = record.channels as string[];
     } else if (typeof record.channel === "string") {
         channels = [record.channel];
     } else {
-        throw new ApiError(400, `${where}: channels (array) or channel (string) is required`);
+        throw new BrokerApiError(400, `${where}: channels (array) or channel (string) is required`);
     }
     if (channels.length === 0) {
-        throw new ApiError(400, `${where}: channels is empty`);
+        throw new BrokerApiError(400, `${where}: channels is empty`);
     }
     if (channels.length > MAX_CHANNELS_PER_EVENT) {
-        throw new ApiError(
+        throw new BrokerApiError(
             400,
             `${where}: ${channels.length} channels; at most ${MAX_CHANNELS_PER_EVENT} are allowed per event`
         );
@@ -267,14 +305,14 @@ function readEvent(value: unknown, maxMessageBytes: number, where: string): Publ
     for (const channel of channels) {
         const error = validateChannel(channel);
         if (error !== null) {
-            throw new ApiError(400, `${where}: ${error}`);
+            throw new BrokerApiError(400, `${where}: ${error}`);
         }
     }
     if (socketId !== undefined && (typeof socketId !== "string" || !SOCKET_ID_PATTERN.test(socketId))) {
-        throw new ApiError(400, `${where}: socket_id must look like "123.456"`);
+        throw new BrokerApiError(400, `${where}: socket_id must look like "123.456"`);
     }
     if (info !== undefined && typeof info !== "string") {
-        throw new ApiError(400, `${where}: info must be a comma-separated string`);
+        throw new BrokerApiError(400, `${where}: info must be a comma-separated string`);
     }
     return { channels: [...new Set(channels)], name, data, socketId, info };
 }

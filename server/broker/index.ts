@@ -12,11 +12,12 @@ import type { Server } from "http";
 import type { Logger } from "pino";
 import { MAX_PAYLOAD_BYTES } from "../../src/utils/protocol";
 import { CloseReason, ErrorCode } from "./codes";
-import { createHttpApi } from "./http-api";
+import { createHttpApi, triggerEvents, type BrokerEvent } from "./http-api";
 import { Hub } from "./hub";
 import { WsServer } from "./ws-server";
 
 export { ErrorCode } from "./codes";
+export { BrokerApiError, type BrokerEvent } from "./http-api";
 export { channelAuthToken, signApiRequest, signChannelAuth, verifyApiRequest, verifyChannelAuth } from "./signature";
 
 export interface BrokerOptions {
@@ -56,6 +57,13 @@ export interface Broker {
     attach(server: Server): void;
     /** Deliver an event in-process (same code path as the HTTP API). Returns the number of frames sent. */
     publish(channels: string[], event: string, data: string, excludeSocketId?: string): number;
+    /**
+     * Trigger events in-process with the HTTP events API's own validation and limits (event name, data size,
+     * channels, socket id), every event checked before any is delivered, then delivered in order. Throws
+     * `BrokerApiError` (status and message the HTTP API would answer) and delivers nothing when one is refused.
+     * Returns the number of frames sent.
+     */
+    trigger(events: readonly BrokerEvent[]): number;
     stats(): BrokerStats;
     /** Close every socket (default code 4200 "Server restarting", reconnect-friendly) and stop accepting upgrades. Idempotent. */
     close(options?: { code?: number; reason?: string }): Promise<void>;
@@ -114,6 +122,7 @@ export function createBroker(options: BrokerOptions): Broker {
         router,
         attach: server => ws.attach(server),
         publish: (channels, event, data, excludeSocketId) => hub.publish(channels, event, data, excludeSocketId),
+        trigger: events => triggerEvents(hub, events),
         stats: () => hub.stats(),
         close: closeOptions => {
             const code = closeOptions?.code ?? ErrorCode.RESTARTING;

@@ -3,12 +3,26 @@
  * `POST <MENDIX_APP_URL>/rest/notifylisten/v1/access` with the browser's `Cookie` and `X-Csrf-Token`
  * and JSON `{ "channel", "topic" }`. 200 `{ "user" }` allows; 401 = no session; 403 = may not listen;
  * anything else (other status, garbage, redirect, network error, timeout) = unavailable.
+ *
+ * It uses `node:http` / `node:https` with one keep-alive `Agent` per protocol (bounded sockets), not the
+ * global `fetch`: undici's web streams and WASM parser were ~28 % of the server's CPU on the browser auth
+ * path (bench/RESULTS.md, finding F4). The timeout covers the whole exchange (queueing for a socket,
+ * connecting, the answer and its body); an answer above 64 KB is not read.
  */
-import { z } from "zod";
+import http from "node:http";
+import https from "node:https";
 
 export const ACCESS_CHECK_PATH = "/rest/notifylisten/v1/access";
 /** Answers larger than this are not read (a Mendix access answer is a few bytes). */
-const MAX_ANSWER_BYTES = 64 * 1024;
+export const MAX_ANSWER_BYTES = 64 * 1024;
+/** Concurrent connections to the Mendix app per protocol; further checks wait for a free one. */
+export const ACCESS_MAX_SOCKETS = 64;
+/**
+ * An idle kept-alive connection is closed after this long: below Node's default server keep-alive timeout
+ * (5 s), so the app does not close it under a request being sent. A `Keep-Alive: timeout=N` hint of the app
+ * shortens it further.
+ */
+export const ACCESS_IDLE_SOCKET_MS = 4_000;
 
 export type AccessResult =
     | { outcome: "allowed"; user: string }
@@ -31,88 +45,227 @@ export interface AccessCheckRequest {
     requestId?: string;
 }
 
-const allowedAnswer = z.object({ user: z.string() });
+export interface AccessClientOptions {
+    /** Default ACCESS_MAX_SOCKETS. */
+    maxSockets?: number;
+    /** Default ACCESS_IDLE_SOCKET_MS. */
+    idleSocketMs?: number;
+}
+
+export interface AccessClient {
+    /** Calls the access check; never throws. */
+    check(request: AccessCheckRequest): Promise<AccessResult>;
+    /** Closes every connection to the Mendix app (checks after this open new ones). */
+    close(): void;
+}
 
 export function accessCheckUrl(baseUrl: string): string {
     return baseUrl.replace(/\/+$/, "") + ACCESS_CHECK_PATH;
 }
 
-/** Calls the access check; never throws. */
-export async function checkAccess(request: AccessCheckRequest, fetchImpl: typeof fetch = fetch): Promise<AccessResult> {
-    const headers: Record<string, string> = {
-        "Content-Type": "application/json",
-        Accept: "application/json"
-    };
-    if (request.cookie !== undefined) {
-        headers.Cookie = request.cookie;
-    }
-    if (request.csrfToken !== undefined) {
-        headers["X-Csrf-Token"] = request.csrfToken;
-    }
-    if (request.requestId !== undefined) {
-        headers["X-Request-Id"] = request.requestId;
-    }
-    const signal = AbortSignal.timeout(request.timeoutMs);
-    let response: Response;
-    try {
-        response = await fetchImpl(accessCheckUrl(request.baseUrl), {
-            method: "POST",
-            headers,
-            body: JSON.stringify({ channel: request.channel, topic: request.topic }),
-            redirect: "manual",
-            signal
-        });
-    } catch (error) {
-        return unavailable(error, request.timeoutMs);
-    }
-    const status = response.status;
-    if (status === 401 || status === 403) {
-        await response.body?.cancel().catch(() => undefined);
-        return status === 401 ? { outcome: "not_authenticated" } : { outcome: "forbidden" };
-    }
-    if (status !== 200) {
-        await response.body?.cancel().catch(() => undefined);
-        return {
-            outcome: "unavailable",
-            reason:
-                status === 404
-                    ? `the access check answered 404: is the published REST service ${ACCESS_CHECK_PATH} deployed?`
-                    : `the access check answered ${status}`,
-            status
-        };
-    }
-    let text: string;
-    try {
-        const declared = Number(response.headers.get("content-length") ?? "0");
-        if (declared > MAX_ANSWER_BYTES) {
-            await response.body?.cancel().catch(() => undefined);
-            return { outcome: "unavailable", reason: "the access check answer is too large", status };
-        }
-        text = await response.text();
-    } catch (error) {
-        return { ...unavailable(error, request.timeoutMs), status };
-    }
-    if (text.length > MAX_ANSWER_BYTES) {
-        return { outcome: "unavailable", reason: "the access check answer is too large", status };
-    }
+type Unavailable = AccessResult & { outcome: "unavailable" };
+
+const tooLarge = (status: number): Unavailable => ({
+    outcome: "unavailable",
+    reason: "the access check answer is too large",
+    status
+});
+
+function unreachable(error: unknown): Unavailable {
+    const cause =
+        error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+    return { outcome: "unavailable", reason: "the access check could not be reached", cause };
+}
+
+/** Reads a 200 answer: `{ "user": "<name>" }` allows, anything else is unavailable. */
+function readAllowed(text: string, status: number): AccessResult {
     let json: unknown;
     try {
         json = JSON.parse(text);
     } catch {
         return { outcome: "unavailable", reason: "the access check answered 200 without JSON", status };
     }
-    const parsed = allowedAnswer.safeParse(json);
-    if (!parsed.success) {
+    const user = json !== null && typeof json === "object" ? (json as { user?: unknown }).user : undefined;
+    if (typeof user !== "string") {
         return { outcome: "unavailable", reason: 'the access check answered 200 without { "user": "<name>" }', status };
     }
-    return { outcome: "allowed", user: parsed.data.user };
+    return { outcome: "allowed", user };
 }
 
-function unavailable(error: unknown, timeoutMs: number): AccessResult & { outcome: "unavailable" } {
-    if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
-        return { outcome: "unavailable", reason: `the access check did not answer within ${timeoutMs} ms` };
-    }
-    const cause =
-        error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-    return { outcome: "unavailable", reason: "the access check could not be reached", cause };
+/** A request on a kept-alive connection that the app closed meanwhile fails like this; it is sent once more. */
+function isStaleConnection(error: unknown): boolean {
+    const code = (error as { code?: unknown } | null)?.code;
+    return code === "ECONNRESET" || code === "EPIPE";
+}
+
+interface Transport {
+    request: (url: URL, options: http.RequestOptions) => http.ClientRequest;
+    agent: http.Agent;
+}
+
+export function createAccessClient(options: AccessClientOptions = {}): AccessClient {
+    const agentOptions: http.AgentOptions = {
+        keepAlive: true,
+        maxSockets: options.maxSockets ?? ACCESS_MAX_SOCKETS,
+        timeout: options.idleSocketMs ?? ACCESS_IDLE_SOCKET_MS,
+        scheduling: "lifo"
+    };
+    const transports: Record<string, Transport | undefined> = {
+        "http:": { request: http.request, agent: new http.Agent(agentOptions) },
+        "https:": { request: https.request, agent: new https.Agent(agentOptions) }
+    };
+    // MENDIX_APP_URL rarely changes: keep the last parsed URL.
+    let parsed: { baseUrl: string; url: URL } | undefined;
+    const urlFor = (baseUrl: string): URL => {
+        if (parsed?.baseUrl !== baseUrl) {
+            parsed = { baseUrl, url: new URL(accessCheckUrl(baseUrl)) };
+        }
+        return parsed.url;
+    };
+
+    const check = (request: AccessCheckRequest): Promise<AccessResult> =>
+        new Promise<AccessResult>(resolve => {
+            const body = JSON.stringify({ channel: request.channel, topic: request.topic });
+            const headers: http.OutgoingHttpHeaders = {
+                "Content-Type": "application/json",
+                "Content-Length": Buffer.byteLength(body),
+                Accept: "application/json"
+            };
+            if (request.cookie !== undefined) {
+                headers.Cookie = request.cookie;
+            }
+            if (request.csrfToken !== undefined) {
+                headers["X-Csrf-Token"] = request.csrfToken;
+            }
+            if (request.requestId !== undefined) {
+                headers["X-Request-Id"] = request.requestId;
+            }
+
+            // `settled`: the outcome is known. `done`: the exchange is over (an unread rest of a refusal is
+            // drained so the connection can be reused; the timer still ends a drain that hangs).
+            let settled = false;
+            let done = false;
+            let current: http.ClientRequest | undefined;
+            const settle = (result: AccessResult): void => {
+                if (!settled) {
+                    settled = true;
+                    resolve(result);
+                }
+            };
+            const end = (result?: AccessResult): void => {
+                if (result !== undefined) {
+                    settle(result);
+                }
+                if (!done) {
+                    done = true;
+                    clearTimeout(timer);
+                }
+            };
+            const timer = setTimeout(() => {
+                settle({
+                    outcome: "unavailable",
+                    reason: `the access check did not answer within ${request.timeoutMs} ms`
+                });
+                done = true;
+                current?.destroy();
+            }, request.timeoutMs);
+
+            let url: URL;
+            try {
+                url = urlFor(request.baseUrl);
+            } catch (error) {
+                end(unreachable(error));
+                return;
+            }
+            const transport = transports[url.protocol];
+            if (transport === undefined) {
+                end(unreachable(new Error(`unsupported protocol ${url.protocol}`)));
+                return;
+            }
+
+            const onResponse = (response: http.IncomingMessage): void => {
+                const status = response.statusCode ?? 0;
+                response.on("error", error => end({ ...unreachable(error), status }));
+                response.on("close", () => {
+                    // Closed before its end (aborted by the app, or destroyed here): never reused.
+                    if (!response.complete) {
+                        end({ ...unreachable(new Error("the answer was cut off")), status });
+                    }
+                });
+                if (status !== 200) {
+                    settle(
+                        status === 401
+                            ? { outcome: "not_authenticated" }
+                            : status === 403
+                              ? { outcome: "forbidden" }
+                              : {
+                                    outcome: "unavailable",
+                                    reason:
+                                        status === 404
+                                            ? `the access check answered 404: is the published REST service ${ACCESS_CHECK_PATH} deployed?`
+                                            : `the access check answered ${status}`,
+                                    status
+                                }
+                    );
+                    response.on("end", () => end());
+                    response.resume();
+                    return;
+                }
+                if (Number(response.headers["content-length"] ?? "0") > MAX_ANSWER_BYTES) {
+                    end(tooLarge(status));
+                    response.destroy();
+                    return;
+                }
+                const chunks: Buffer[] = [];
+                let bytes = 0;
+                response.on("data", (chunk: Buffer) => {
+                    bytes += chunk.length;
+                    if (bytes > MAX_ANSWER_BYTES) {
+                        end(tooLarge(status));
+                        response.destroy();
+                        return;
+                    }
+                    chunks.push(chunk);
+                });
+                response.on("end", () => end(readAllowed(Buffer.concat(chunks, bytes).toString("utf8"), status)));
+            };
+
+            const send = (mayResend: boolean): void => {
+                let outgoing: http.ClientRequest;
+                try {
+                    outgoing = transport.request(url, { method: "POST", headers, agent: transport.agent });
+                } catch (error) {
+                    // Headers node refuses to send (e.g. control characters in the browser's cookie).
+                    end(unreachable(error));
+                    return;
+                }
+                current = outgoing;
+                let answered = false;
+                outgoing.on("response", response => {
+                    answered = true;
+                    onResponse(response);
+                });
+                outgoing.on("error", error => {
+                    if (done) {
+                        return;
+                    }
+                    if (mayResend && !answered && outgoing.reusedSocket && isStaleConnection(error)) {
+                        send(false);
+                        return;
+                    }
+                    end(unreachable(error));
+                });
+                outgoing.end(body);
+            };
+            send(true);
+        });
+
+    return {
+        check,
+        close() {
+            for (const transport of Object.values(transports)) {
+                transport?.agent.destroy();
+            }
+        }
+    };
 }

@@ -9,7 +9,6 @@ import { validateTopic, topicOfChannel, PRIVATE_PREFIX, validateChannel } from "
 import { INVALID_API_KEY_HEADERS } from "../apikey";
 import type { ServerContext } from "../context";
 import { HttpError, invalidRequest } from "../errors";
-import { checkAccess } from "../mendix/access";
 import { formOrJsonBody, limiter } from "../middleware";
 
 /** Auth requests are tiny; 16 KB is plenty. */
@@ -77,7 +76,7 @@ export function createAuthRouter(ctx: ServerContext): Router {
                         "No Mendix app is configured for access checks (set MENDIX_APP_URL)."
                     );
                 }
-                const result = await checkAccess({
+                const result = await ctx.access.check({
                     baseUrl,
                     timeoutMs: config.mendixTimeoutMs,
                     channel,

@@ -1,9 +1,10 @@
 /**
- * `POST /rest/pusher/notify` and `POST /rest/pusher/notify/batch` (Bearer NOTIFY_API_KEY):
- * one notification, or up to 100 sent with the pusher SDK's `triggerBatch` in chunks of 10.
+ * `POST /rest/pusher/notify` and `POST /rest/pusher/notify/batch` (Bearer NOTIFY_API_KEY): one notification,
+ * or up to 100, handed to the broker through `ctx.trigger` (see ../trigger.ts: the pusher SDK's `trigger` /
+ * `triggerBatch` in chunks of 10 for Pusher Channels and Pusher-compatible hosts, in-process for the embedded
+ * broker).
  */
 import { Router } from "express";
-import type Pusher from "pusher";
 import { z } from "zod";
 import {
     ENTITY_NAME_PATTERN,
@@ -12,7 +13,6 @@ import {
     MAX_PAYLOAD_BYTES,
     channelForTopic,
     defaultTopic,
-    utf8Length,
     validateAction,
     validateTopic,
     type NotificationPayload
@@ -20,15 +20,14 @@ import {
 import type { ServerContext } from "../context";
 import { HttpError, invalidRequest } from "../errors";
 import { jsonBody, limiter } from "../middleware";
-import type { Logger } from "pino";
-import { DEFAULT_RETRY_POLICY, describeRequestError, withRetries, type RetryPolicy } from "../pusher";
+import type { TriggerItem } from "../trigger";
 import { SOCKET_ID_PATTERN } from "./auth";
+
+export { BATCH_CHUNK_SIZE } from "../trigger";
 
 /** A single notification request is small: 16 KB at most. */
 export const NOTIFY_BODY_LIMIT = 16 * 1024;
 export const MAX_BATCH_SIZE = 100;
-/** Pusher accepts at most 10 events per batch trigger. */
-export const BATCH_CHUNK_SIZE = 10;
 export const MAX_SENDER_LENGTH = 200;
 /** `Module.Entity.guid` topics give entity and guid for the payload. */
 const OBJECT_TOPIC = /^([A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)\.(\d{1,20})$/;
@@ -92,14 +91,9 @@ export const batchSchema = z.strictObject({
         .pipe(z.array(notificationSchema))
 });
 
-/** What is sent to the broker for one notification. */
-export interface PreparedNotification {
-    channel: string;
-    action: string;
+/** What is sent to the broker for one notification (`data` is `payload` as JSON). */
+export interface PreparedNotification extends TriggerItem {
     payload: NotificationPayload;
-    /** `payload` as JSON, exactly what listeners receive. */
-    data: string;
-    socketId?: string;
 }
 
 export interface NotifyResponse {
@@ -107,25 +101,34 @@ export interface NotifyResponse {
     channels: string[];
 }
 
-/** Channel, payload and its JSON for a valid notification; 413 when the payload exceeds Pusher's 10 KB. */
+/**
+ * Channel, payload and its JSON for a valid notification; 413 when the payload exceeds Pusher's 10 KB. `now`
+ * (the changedDate when none is sent) may be given as its ISO string, so a batch formats it once.
+ */
 export function prepareNotification(
     input: NotificationInput,
-    now: Date = new Date(),
+    now: Date | string = new Date(),
     index?: number
 ): PreparedNotification {
     const topic = input.topic ?? defaultTopic(input.entity!, input.guid!);
-    const derived = OBJECT_TOPIC.exec(topic);
+    const derived = input.entity !== undefined && input.guid !== undefined ? null : OBJECT_TOPIC.exec(topic);
     const payload: NotificationPayload = {
         entity: input.entity ?? derived?.[1] ?? "",
         guid: input.guid ?? derived?.[2] ?? "",
-        changedDate: (input.changedDate === undefined ? now : new Date(input.changedDate)).toISOString(),
+        changedDate:
+            input.changedDate !== undefined
+                ? new Date(input.changedDate).toISOString()
+                : typeof now === "string"
+                  ? now
+                  : now.toISOString(),
         sender: input.sender ?? ""
     };
     if (input.data !== undefined) {
         payload.data = input.data;
     }
     const data = JSON.stringify(payload);
-    const bytes = utf8Length(data);
+    // Native count (protocol.ts's utf8Length is the browser-safe loop); JSON.stringify leaves no lone surrogates.
+    const bytes = Buffer.byteLength(data, "utf8");
     if (bytes > MAX_PAYLOAD_BYTES) {
         const where = index === undefined ? "The payload" : `The payload of notification ${index}`;
         throw new HttpError(
@@ -139,84 +142,6 @@ export function prepareNotification(
         prepared.socketId = input.socketId;
     }
     return prepared;
-}
-
-function brokerError(error: unknown, details: Record<string, unknown> = {}): HttpError {
-    return new HttpError("broker_error", "The broker did not accept the notification.", {
-        ...details,
-        reason: describeRequestError(error)
-    });
-}
-
-async function drain(response: { text(): Promise<string> }): Promise<void> {
-    await response.text().catch(() => "");
-}
-
-/** Logs each retry of a trigger call. */
-function retryLogger(log: Logger | undefined, what: Record<string, unknown>) {
-    return (attempt: number, error: unknown, delayMs: number) =>
-        log?.warn({ ...what, attempt, delayMs, reason: describeRequestError(error) }, "broker call failed; retrying");
-}
-
-export async function triggerOne(
-    pusher: Pusher,
-    item: PreparedNotification,
-    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-    log?: Logger
-): Promise<void> {
-    try {
-        await withRetries(
-            async () => {
-                const response = await pusher.trigger(
-                    item.channel,
-                    item.action,
-                    item.data,
-                    item.socketId === undefined ? undefined : { socket_id: item.socketId }
-                );
-                await drain(response);
-            },
-            policy,
-            retryLogger(log, { channel: item.channel })
-        );
-    } catch (error) {
-        throw brokerError(error, { attempts: policy.attempts });
-    }
-}
-
-/**
- * Sends in chunks of 10 through `triggerBatch`, in order, each chunk with bounded retries; stops at the first
- * chunk that still fails and then throws 502 `broker_error` with `details.failed` (indexes not sent) and
- * `details.triggered`.
- */
-export async function triggerInChunks(
-    pusher: Pusher,
-    items: PreparedNotification[],
-    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-    log?: Logger
-): Promise<number> {
-    let triggered = 0;
-    for (let start = 0; start < items.length; start += BATCH_CHUNK_SIZE) {
-        const chunk = items.slice(start, start + BATCH_CHUNK_SIZE);
-        const events = chunk.map(item => {
-            const event: Pusher.BatchEvent = { channel: item.channel, name: item.action, data: item.data };
-            if (item.socketId !== undefined) {
-                event.socket_id = item.socketId;
-            }
-            return event;
-        });
-        try {
-            await withRetries(
-                async () => drain(await pusher.triggerBatch(events)),
-                policy,
-                retryLogger(log, { chunk: start / BATCH_CHUNK_SIZE })
-            );
-            triggered += chunk.length;
-        } catch (error) {
-            const failed = items.map((_item, index) => index).slice(start);
-            throw brokerError(error, { triggered, failed, attempts: policy.attempts });
-        }
-    }
-    return triggered;
 }
 
 function uniqueChannels(items: PreparedNotification[]): string[] {
@@ -239,7 +164,7 @@ export function createNotifyRouter(ctx: ServerContext): Router {
                 throw invalidRequest(parsed.error, "Invalid notification.");
             }
             const item = prepareNotification(parsed.data);
-            await triggerOne(ctx.pusher(), item, ctx.retryPolicy, req.log);
+            await ctx.trigger.one(item, req.log);
             req.log.debug({ channel: item.channel, action: item.action }, "notified");
             const body: NotifyResponse = { triggered: 1, channels: [item.channel] };
             res.json(body);
@@ -256,9 +181,9 @@ export function createNotifyRouter(ctx: ServerContext): Router {
             if (!parsed.success) {
                 throw invalidRequest(parsed.error, "Invalid notification batch.");
             }
-            const now = new Date();
+            const now = new Date().toISOString();
             const items = parsed.data.notifications.map((input, index) => prepareNotification(input, now, index));
-            const triggered = await triggerInChunks(ctx.pusher(), items, ctx.retryPolicy, req.log);
+            const triggered = await ctx.trigger.batch(items, req.log);
             req.log.debug({ triggered }, "notified batch");
             const body: NotifyResponse = { triggered, channels: uniqueChannels(items) };
             res.json(body);

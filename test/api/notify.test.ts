@@ -168,8 +168,17 @@ describe("notify with the embedded broker and a real pusher-js listener", () => 
         expect(otherReceived.map(event => event.action)).toEqual(["refresh", "marker"]);
     });
 
-    it("a batch of 25 arrives as 25 events, in order, through 3 triggerBatch calls", async () => {
-        const spy = vi.spyOn(server.running.pusher, "triggerBatch");
+    it("a batch of 25 arrives as 25 events, in order, published in-process: no HTTP call to the broker API", async () => {
+        const running = server.running;
+        const broker = running.broker!;
+        expect(running.trigger.kind).toBe("embedded");
+        const sdkTrigger = vi.spyOn(running.pusher, "trigger");
+        const sdkBatch = vi.spyOn(running.pusher, "triggerBatch");
+        const inProcess = vi.spyOn(broker, "trigger");
+        const brokerApiCalls = () =>
+            server.logs.filter(line => String((JSON.parse(line) as { path?: unknown }).path).startsWith("/apps/"));
+        const apiCallsBefore = brokerApiCalls().length;
+        const eventsBefore = broker.stats().eventsIn;
         const notifications = Array.from({ length: 25 }, (_unused, index) => ({
             topic: TOPIC,
             action: "refresh",
@@ -180,12 +189,28 @@ describe("notify with the embedded broker and a real pusher-js listener", () => 
         );
         expect(status).toBe(200);
         expect(body).toEqual({ triggered: 25, channels: [CHANNEL] });
-        expect(spy).toHaveBeenCalledTimes(3);
-        expect(spy.mock.calls.map(call => call[0].length)).toEqual([10, 10, 5]);
         await waitFor(() => received.length === 25, 5000, "25 events");
         expect(received.map(event => (event.data as { data: string }).data)).toEqual(
             notifications.map(notification => notification.data)
         );
+        // One in-process call with all 25 events, through the broker's own validation and delivery path.
+        expect(inProcess).toHaveBeenCalledTimes(1);
+        expect(inProcess.mock.calls[0][0]).toHaveLength(25);
+        expect(broker.stats().eventsIn - eventsBefore).toBe(25);
+        expect(sdkTrigger).not.toHaveBeenCalled();
+        expect(sdkBatch).not.toHaveBeenCalled();
+        expect(brokerApiCalls()).toHaveLength(apiCallsBefore);
+
+        // The broker's HTTP events API stays for other SDKs, and a call to it does show up in the request log.
+        const response = await running.pusher.trigger(CHANNEL, "viaHttp", JSON.stringify({ sdk: true }));
+        expect(response.status).toBe(200);
+        await waitFor(() => received.length === 26, 3000, "the event sent through the HTTP API");
+        expect(received[25]).toEqual({ action: "viaHttp", data: { sdk: true } });
+        await waitFor(() => brokerApiCalls().length === apiCallsBefore + 1, 3000, "the request log line");
+        expect(JSON.parse(brokerApiCalls().at(-1)!)).toMatchObject({
+            method: "POST",
+            path: expect.stringMatching(/\/events$/)
+        });
     });
 
     it("a batch honours socketId per notification", async () => {
@@ -406,7 +431,10 @@ describe("notify through a Pusher-compatible host (fake Pusher HTTP API)", () =>
         await server.close();
         await fake.close();
     });
-    afterEach(() => fake.reset());
+    afterEach(() => {
+        fake.reset();
+        vi.restoreAllMocks();
+    });
 
     it("single notify: one signed POST /apps/<id>/events with the payload as a JSON string", async () => {
         const { status, body } = await answer(
@@ -441,7 +469,9 @@ describe("notify through a Pusher-compatible host (fake Pusher HTTP API)", () =>
         });
     });
 
-    it("batch of 25: three POST /apps/<id>/batch_events of 10, 10 and 5 events", async () => {
+    it("batch of 25: three triggerBatch calls, i.e. POST /apps/<id>/batch_events of 10, 10 and 5 events", async () => {
+        expect(server.running.trigger.kind).toBe("sdk");
+        const spy = vi.spyOn(server.running.pusher, "triggerBatch");
         const notifications = Array.from({ length: 25 }, (_unused, index) => ({
             topic: `Sales.Order.${index}`,
             action: "refresh"
@@ -452,6 +482,8 @@ describe("notify through a Pusher-compatible host (fake Pusher HTTP API)", () =>
         expect(status).toBe(200);
         expect(body.triggered).toBe(25);
         expect(body.channels).toHaveLength(25);
+        expect(spy).toHaveBeenCalledTimes(3);
+        expect(spy.mock.calls.map(call => call[0].length)).toEqual([10, 10, 5]);
         expect(fake.calls.map(call => call.path)).toEqual(Array(3).fill("/apps/777/batch_events"));
         const batches = fake.calls.map(call => (call.body as { batch: Array<{ channel: string }> }).batch);
         expect(batches.map(batch => batch.length)).toEqual([10, 10, 5]);
