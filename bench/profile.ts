@@ -5,7 +5,7 @@
  * connection set-up stay out) while the driver loads it for a fixed time, and summarizes the
  * profile (bench/lib/profile.ts).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { openRawPusherSockets, type RawPool } from "./lib/clients";
@@ -72,6 +72,11 @@ async function profileScenario(ctx: BenchContext, scenario: Scenario, durationMs
             await server.startProfile();
             const load = await runLoad({ concurrency: scenario.concurrency, durationMs, maxRequests: 1_000_000, task });
             await server.stopProfile(file);
+            // BENCH_PROFILE_KEEP=<folder> keeps the raw .cpuprofile (open it in Chrome DevTools or speedscope).
+            if (process.env.BENCH_PROFILE_KEEP) {
+                mkdirSync(process.env.BENCH_PROFILE_KEEP, { recursive: true });
+                copyFileSync(file, path.join(process.env.BENCH_PROFILE_KEEP, `${scenario.id}.cpuprofile`));
+            }
             if (load.failed > 0) {
                 throw new Error(`${load.failed} requests failed while profiling ${scenario.id}`);
             }
@@ -148,7 +153,14 @@ export const profile: Measurement = {
     async run(ctx: BenchContext): Promise<Section> {
         const durationMs = ctx.quick ? 1_000 : 5_000;
         // The smoke run profiles the latency path only.
-        const scenarios = ctx.quick ? SCENARIOS.slice(0, 1) : SCENARIOS;
+        // BENCH_PROFILE=id,... limits the run to those scenarios (for a quick look at one path).
+        const only = process.env.BENCH_PROFILE?.split(",").filter(Boolean);
+        const scenarios =
+            only !== undefined && only.length > 0
+                ? SCENARIOS.filter(s => only.includes(s.id))
+                : ctx.quick
+                  ? SCENARIOS.slice(0, 1)
+                  : SCENARIOS;
         const results: ScenarioProfile[] = [];
         for (const scenario of scenarios) {
             results.push(await profileScenario(ctx, scenario, durationMs));

@@ -123,6 +123,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const logger = options.logger ?? createLogger(config.logLevel);
     const app = express();
     app.disable("x-powered-by");
+    // Answers are small, dynamic and mostly to POSTs: an ETag hash per answer costs CPU and saves nothing.
+    app.set("etag", false);
     app.set("trust proxy", config.trustProxy);
     const server = http.createServer(app);
     const requests = createRequestContext(logger);

@@ -278,7 +278,8 @@ function readEvent(value: unknown, maxMessageBytes: number, where: string): Publ
     if (typeof data !== "string") {
         throw new BrokerApiError(400, `${where}: data must be a string (JSON-encode objects)`);
     }
-    const bytes = Buffer.byteLength(data, "utf8");
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes: only long data needs counting.
+    const bytes = data.length * 3 <= maxMessageBytes ? 0 : Buffer.byteLength(data, "utf8");
     if (bytes > maxMessageBytes) {
         throw new BrokerApiError(413, `${where}: data is ${bytes} bytes; at most ${maxMessageBytes} bytes are allowed`);
     }
@@ -314,5 +315,5 @@ function readEvent(value: unknown, maxMessageBytes: number, where: string): Publ
     if (info !== undefined && typeof info !== "string") {
         throw new BrokerApiError(400, `${where}: info must be a comma-separated string`);
     }
-    return { channels: [...new Set(channels)], name, data, socketId, info };
+    return { channels: channels.length === 1 ? channels : [...new Set(channels)], name, data, socketId, info };
 }
