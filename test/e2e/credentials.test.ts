@@ -4,19 +4,13 @@
  * page's old key with close code 4001, after which pusher-js gives up for good. The widget asks the key endpoint
  * again and reconnects with the new key; when the endpoint still serves the refused key, it says so inline.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-    OBJECT_1,
-    type OpenedPage,
-    type TestServer,
+    browserSuite,
     chromiumForTests,
-    launchBrowser,
     notify,
-    openPlayground,
-    requireWidgetBuild,
+    OBJECT_1,
     sleep,
-    startServer,
     waitForRuns,
     waitForWidgets,
     waitUntil
@@ -39,29 +33,11 @@ const CREDENTIALS_B = {
 const RESUME_BOUND_MS = 10_000;
 
 describe.skipIf(!chromiumPath)("broker credentials change under an open page", () => {
-    let browser: Browser;
-    const servers: TestServer[] = [];
-    const opened: OpenedPage[] = [];
-
-    beforeAll(async () => {
-        requireWidgetBuild();
-        browser = await launchBrowser(chromiumPath!);
-    });
-
-    afterEach(async () => {
-        await Promise.all(opened.splice(0).map(entry => entry.context.close()));
-        await Promise.all(servers.splice(0).map(server => server.close()));
-    });
-
-    afterAll(async () => {
-        await browser?.close();
-    });
+    const suite = browserSuite(chromiumPath);
 
     it("after a restart with new credentials on the same port, the page reconnects with the new key and runs the action", async () => {
-        const first = await startServer({ env: CREDENTIALS_A });
-        servers.push(first);
-        const john = await openPlayground(browser, first, { user: "john", object: OBJECT_1.guid });
-        opened.push(john);
+        const first = await suite.start({ env: CREDENTIALS_A });
+        const john = await suite.open(first, { user: "john", object: OBJECT_1.guid });
         const keyRequests: string[] = [];
         john.page.on("request", request => {
             if (request.url().endsWith("/rest/pusher/key")) {
@@ -77,8 +53,7 @@ describe.skipIf(!chromiumPath)("broker credentials change under an open page", (
         console.log(`[credentials] the action ran ${Date.now() - before} ms after notify with the first key`);
 
         await first.close();
-        const second = await startServer({ port: first.port, mendix: first.mendix, env: CREDENTIALS_B });
-        servers.push(second);
+        const second = await suite.start({ port: first.port, mendix: first.mendix, env: CREDENTIALS_B });
         const back = Date.now();
         expect(second.url).toBe(first.url);
 
@@ -109,14 +84,11 @@ describe.skipIf(!chromiumPath)("broker credentials change under an open page", (
 
     it("says 'The server refused the app key' while the key endpoint keeps serving a key the broker refuses", async () => {
         // The broker the page is sent to (WS_PORT) belongs to another server with other credentials.
-        const broker = await startServer({ env: CREDENTIALS_B });
-        servers.push(broker);
-        const misconfigured = await startServer({
+        const broker = await suite.start({ env: CREDENTIALS_B });
+        const misconfigured = await suite.start({
             env: { ...CREDENTIALS_A, WS_HOST: "127.0.0.1", WS_PORT: String(broker.port) }
         });
-        servers.push(misconfigured);
-        const john = await openPlayground(browser, misconfigured, { user: "john", object: OBJECT_1.guid });
-        opened.push(john);
+        const john = await suite.open(misconfigured, { user: "john", object: OBJECT_1.guid });
         const keyRequests: number[] = [];
         const loadedAt = Date.now();
         john.page.on("request", request => {

@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { createApp, type RunningApp } from "../../server/app";
 import { loadConfig } from "../../server/config";
 import { createPlayground } from "../fake-mendix/playground";
@@ -273,4 +274,44 @@ export async function waitUntil(condition: () => boolean, timeout: number, what:
         }
         await sleep(25);
     }
+}
+
+export interface BrowserSuite {
+    /** Starts a server (see `startServer`); closed after the test. */
+    start(options?: Parameters<typeof startServer>[0]): Promise<TestServer>;
+    /** Opens the playground in a fresh context of the suite's browser; closed after the test. */
+    open(server: TestServer, query?: Record<string, string | number>): Promise<OpenedPage>;
+}
+
+/**
+ * Registers what every browser suite needs (call it inside `describe`): one Chromium for the suite, and the
+ * pages and servers a test opened closed after it.
+ */
+export function browserSuite(executablePath: string | undefined): BrowserSuite {
+    let browser: Browser | undefined;
+    const servers: TestServer[] = [];
+    const opened: OpenedPage[] = [];
+    beforeAll(async () => {
+        requireWidgetBuild();
+        browser = await launchBrowser(executablePath!);
+    });
+    afterEach(async () => {
+        await Promise.all(opened.splice(0).map(entry => entry.context.close()));
+        await Promise.all(servers.splice(0).map(server => server.close()));
+    });
+    afterAll(async () => {
+        await browser?.close();
+    });
+    return {
+        async start(options) {
+            const server = await startServer(options);
+            servers.push(server);
+            return server;
+        },
+        async open(server, query) {
+            const page = await openPlayground(browser!, server, query);
+            opened.push(page);
+            return page;
+        }
+    };
 }

@@ -2,20 +2,14 @@
  * Browser end-to-end: notifications reach the right pages, and only those (real Chromium, real server,
  * built widget, fake Mendix runtime).
  */
-import type { Browser } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-    OBJECT_1,
-    type OpenedPage,
-    type TestServer,
     actionLog,
+    browserSuite,
     chromiumForTests,
-    launchBrowser,
     notify,
-    openPlayground,
-    requireWidgetBuild,
+    OBJECT_1,
     sleep,
-    startServer,
     waitForRuns,
     waitForWidgets
 } from "./helpers";
@@ -23,30 +17,12 @@ import {
 const chromiumPath = chromiumForTests();
 
 describe.skipIf(!chromiumPath)("notify reaches the pages that listen", () => {
-    let browser: Browser;
-    let server: TestServer | undefined;
-    const opened: OpenedPage[] = [];
-
-    beforeAll(async () => {
-        requireWidgetBuild();
-        browser = await launchBrowser(chromiumPath!);
-    });
-
-    afterEach(async () => {
-        await Promise.all(opened.splice(0).map(entry => entry.context.close()));
-        await server?.close();
-        server = undefined;
-    });
-
-    afterAll(async () => {
-        await browser?.close();
-    });
+    const suite = browserSuite(chromiumPath);
 
     it("runs the action in john's and mary's pages with the notification's sender, changedDate and data", async () => {
-        server = await startServer();
-        const john = await openPlayground(browser, server, { user: "john", object: OBJECT_1.guid });
-        const mary = await openPlayground(browser, server, { user: "mary", object: OBJECT_1.guid });
-        opened.push(john, mary);
+        const server = await suite.start();
+        const john = await suite.open(server, { user: "john", object: OBJECT_1.guid });
+        const mary = await suite.open(server, { user: "mary", object: OBJECT_1.guid });
         const [johnWidget] = await waitForWidgets(john.page, "listening");
         await waitForWidgets(mary.page, "listening");
         expect(johnWidget.channel).toBe(`private-${OBJECT_1.entity}.${OBJECT_1.guid}`);
@@ -81,9 +57,8 @@ describe.skipIf(!chromiumPath)("notify reaches the pages that listen", () => {
     });
 
     it("refuses eve's subscription, shows the refusal, and never runs her action", async () => {
-        server = await startServer();
-        const eve = await openPlayground(browser, server, { user: "eve", object: OBJECT_1.guid });
-        opened.push(eve);
+        const server = await suite.start();
+        const eve = await suite.open(server, { user: "eve", object: OBJECT_1.guid });
         const [widget] = await waitForWidgets(eve.page, "error");
         expect(widget.error.length).toBeGreaterThan(0);
         await expect(eve.page.isVisible(".widget-listen-error[role=alert]")).resolves.toBe(true);
@@ -100,10 +75,9 @@ describe.skipIf(!chromiumPath)("notify reaches the pages that listen", () => {
     });
 
     it("with Ignore own notifications, the sender's page skips the action and the other page runs it", async () => {
-        server = await startServer();
-        const john = await openPlayground(browser, server, { user: "john", object: OBJECT_1.guid, ignoreOwn: 1 });
-        const mary = await openPlayground(browser, server, { user: "mary", object: OBJECT_1.guid, ignoreOwn: 1 });
-        opened.push(john, mary);
+        const server = await suite.start();
+        const john = await suite.open(server, { user: "john", object: OBJECT_1.guid, ignoreOwn: 1 });
+        const mary = await suite.open(server, { user: "mary", object: OBJECT_1.guid, ignoreOwn: 1 });
         await waitForWidgets(john.page, "listening");
         await waitForWidgets(mary.page, "listening");
 

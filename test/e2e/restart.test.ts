@@ -2,22 +2,8 @@
  * Browser end-to-end: the server restarts (same port, same broker credentials, the Mendix sessions
  * live on in the Mendix runtime) while the page stays open; the widget reconnects and resubscribes.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-    OBJECT_1,
-    type OpenedPage,
-    type TestServer,
-    chromiumForTests,
-    launchBrowser,
-    notify,
-    openPlayground,
-    requireWidgetBuild,
-    startServer,
-    waitUntil,
-    waitForRuns,
-    waitForWidgets
-} from "./helpers";
+import { describe, expect, it } from "vitest";
+import { browserSuite, chromiumForTests, notify, OBJECT_1, waitForRuns, waitForWidgets, waitUntil } from "./helpers";
 
 const chromiumPath = chromiumForTests();
 
@@ -25,37 +11,18 @@ const chromiumPath = chromiumForTests();
 const RESUME_BOUND_MS = 5_000;
 
 describe.skipIf(!chromiumPath)("server restart", () => {
-    let browser: Browser;
-    const servers: TestServer[] = [];
-    const opened: OpenedPage[] = [];
-
-    beforeAll(async () => {
-        requireWidgetBuild();
-        browser = await launchBrowser(chromiumPath!);
-    });
-
-    afterEach(async () => {
-        await Promise.all(opened.splice(0).map(entry => entry.context.close()));
-        await Promise.all(servers.splice(0).map(server => server.close()));
-    });
-
-    afterAll(async () => {
-        await browser?.close();
-    });
+    const suite = browserSuite(chromiumPath);
 
     it("the open page reconnects, resubscribes and runs the action for the next notify", async () => {
-        const first = await startServer();
-        servers.push(first);
-        const john = await openPlayground(browser, first, { user: "john", object: OBJECT_1.guid });
-        opened.push(john);
+        const first = await suite.start();
+        const john = await suite.open(first, { user: "john", object: OBJECT_1.guid });
         await waitForWidgets(john.page, "listening");
         await notify(first, { ...OBJECT_1, action: "refresh", data: "before restart" });
         await waitForRuns(john.page, 1);
         const authorizedBefore = first.mendix.accessLog.filter(entry => entry.status === 200).length;
 
         await first.close();
-        const second = await startServer({ port: first.port, mendix: first.mendix });
-        servers.push(second);
+        const second = await suite.start({ port: first.port, mendix: first.mendix });
         const back = Date.now();
         expect(second.url).toBe(first.url);
 

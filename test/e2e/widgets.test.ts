@@ -2,21 +2,15 @@
  * Browser end-to-end: several widgets share one connection, a data view that switches objects moves
  * the subscription, and a burst of notifications for a slow action coalesces.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
+    actionLog,
+    browserSuite,
+    chromiumForTests,
+    notify,
     OBJECT_1,
     OBJECT_2,
-    type OpenedPage,
-    type TestServer,
-    actionLog,
-    chromiumForTests,
-    launchBrowser,
-    notify,
-    openPlayground,
-    requireWidgetBuild,
     sleep,
-    startServer,
     waitForRuns,
     waitForWidgets
 } from "./helpers";
@@ -24,29 +18,11 @@ import {
 const chromiumPath = chromiumForTests();
 
 describe.skipIf(!chromiumPath)("Listen widgets in one page", () => {
-    let browser: Browser;
-    let server: TestServer | undefined;
-    const opened: OpenedPage[] = [];
-
-    beforeAll(async () => {
-        requireWidgetBuild();
-        browser = await launchBrowser(chromiumPath!);
-    });
-
-    afterEach(async () => {
-        await Promise.all(opened.splice(0).map(entry => entry.context.close()));
-        await server?.close();
-        server = undefined;
-    });
-
-    afterAll(async () => {
-        await browser?.close();
-    });
+    const suite = browserSuite(chromiumPath);
 
     it("three widgets on one object open exactly one WebSocket and all run their action", async () => {
-        server = await startServer();
-        const john = await openPlayground(browser, server, { user: "john", object: OBJECT_1.guid, widgets: 3 });
-        opened.push(john);
+        const server = await suite.start();
+        const john = await suite.open(server, { user: "john", object: OBJECT_1.guid, widgets: 3 });
         const states = await waitForWidgets(john.page, "listening", 3);
         expect(states.map(state => state.widget)).toEqual(["listen1", "listen2", "listen3"]);
         expect(new Set(states.map(state => state.channel))).toEqual(
@@ -66,9 +42,8 @@ describe.skipIf(!chromiumPath)("Listen widgets in one page", () => {
     });
 
     it("after the data view switches objects, only the new object's notifications run the action", async () => {
-        server = await startServer();
-        const john = await openPlayground(browser, server, { user: "john", object: OBJECT_1.guid });
-        opened.push(john);
+        const server = await suite.start();
+        const john = await suite.open(server, { user: "john", object: OBJECT_1.guid });
         await waitForWidgets(john.page, "listening");
         await notify(server, { ...OBJECT_1, action: "refresh", data: "old object, before" });
         await waitForRuns(john.page, 1);
@@ -96,15 +71,14 @@ describe.skipIf(!chromiumPath)("Listen widgets in one page", () => {
     });
 
     it("a burst of 20 notifications while the action is slow runs it at most twice", async () => {
-        server = await startServer();
+        const server = await suite.start();
         const slowMs = 1_000;
-        const john = await openPlayground(browser, server, { user: "john", object: OBJECT_1.guid, slowMs });
-        opened.push(john);
+        const john = await suite.open(server, { user: "john", object: OBJECT_1.guid, slowMs });
         await waitForWidgets(john.page, "listening");
 
         await Promise.all(
             Array.from({ length: 20 }, (_, index) =>
-                notify(server!, { ...OBJECT_1, action: "refresh", sender: "mary", data: `burst ${index + 1}` })
+                notify(server, { ...OBJECT_1, action: "refresh", sender: "mary", data: `burst ${index + 1}` })
             )
         );
         await waitForRuns(john.page, 1);
