@@ -16,6 +16,8 @@ export interface RecordedCall {
 
 export interface FakePusher {
     port: number;
+    /** Environment that points the server at this fake (Pusher-compatible host mode, app 777, key `hostkey`). */
+    readonly env: Record<string, string>;
     readonly calls: RecordedCall[];
     /** 1-based numbers of POST calls that answer 500. */
     failOn: Set<number>;
@@ -56,8 +58,17 @@ export async function startFakePusher(): Promise<FakePusher> {
     });
     const server = http.createServer(app);
     await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
     return {
-        port: (server.address() as AddressInfo).port,
+        port,
+        env: {
+            PUSHER_APP_ID: "777",
+            PUSHER_KEY: "hostkey",
+            PUSHER_SECRET: "hostsecret",
+            PUSHER_HOST: "127.0.0.1",
+            PUSHER_PORT: String(port),
+            PUSHER_USE_TLS: "false"
+        },
         calls,
         get failOn() {
             return state.failOn;

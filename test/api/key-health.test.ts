@@ -113,12 +113,7 @@ describe("Pusher-compatible host (PUSHER_HOST)", () => {
     beforeAll(async () => {
         fake = await startFakePusher();
         server = await startServer({
-            PUSHER_APP_ID: "777",
-            PUSHER_KEY: "hostkey",
-            PUSHER_SECRET: "hostsecret",
-            PUSHER_HOST: "127.0.0.1",
-            PUSHER_PORT: String(fake.port),
-            PUSHER_USE_TLS: "false"
+            ...fake.env
         });
     });
     afterAll(async () => {
@@ -148,12 +143,7 @@ describe("Pusher-compatible host (PUSHER_HOST)", () => {
         expect(probes[0].query.auth_signature).toMatch(/^[0-9a-f]{64}$/);
 
         const other = await startServer({
-            PUSHER_APP_ID: "777",
-            PUSHER_KEY: "hostkey",
-            PUSHER_SECRET: "hostsecret",
-            PUSHER_HOST: "127.0.0.1",
-            PUSHER_PORT: String(fake.port),
-            PUSHER_USE_TLS: "false"
+            ...fake.env
         });
         try {
             fake.down = true;

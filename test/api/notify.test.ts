@@ -419,12 +419,7 @@ describe("notify through a Pusher-compatible host (fake Pusher HTTP API)", () =>
     beforeAll(async () => {
         fake = await startFakePusher();
         server = await startServer({
-            PUSHER_APP_ID: "777",
-            PUSHER_KEY: "hostkey",
-            PUSHER_SECRET: "hostsecret",
-            PUSHER_HOST: "127.0.0.1",
-            PUSHER_PORT: String(fake.port),
-            PUSHER_USE_TLS: "false"
+            ...fake.env
         });
     });
     afterAll(async () => {

@@ -154,12 +154,7 @@ beforeAll(async () => {
     fakePusher = await startFakePusher();
     embedded = await startServer({ MENDIX_APP_URL: access.url, MENDIX_TIMEOUT_MS: "200", CORS_ORIGINS: ORIGIN });
     external = await startServer({
-        PUSHER_APP_ID: "777",
-        PUSHER_KEY: "hostkey",
-        PUSHER_SECRET: "hostsecret",
-        PUSHER_HOST: "127.0.0.1",
-        PUSHER_PORT: String(fakePusher.port),
-        PUSHER_USE_TLS: "false",
+        ...fakePusher.env,
         RATE_LIMIT_AUTH: "1",
         RATE_LIMIT_NOTIFY: "2"
     });
@@ -176,12 +171,7 @@ beforeAll(async () => {
     await call(external, "GET", "/readyz");
     fakePusher.down = true;
     const other = await startServer({
-        PUSHER_APP_ID: "777",
-        PUSHER_KEY: "hostkey",
-        PUSHER_SECRET: "hostsecret",
-        PUSHER_HOST: "127.0.0.1",
-        PUSHER_PORT: String(fakePusher.port),
-        PUSHER_USE_TLS: "false"
+        ...fakePusher.env
     });
     try {
         await call(other, "GET", "/readyz");
