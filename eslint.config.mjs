@@ -5,6 +5,29 @@ import reactHooks from "eslint-plugin-react-hooks";
 import prettier from "eslint-config-prettier";
 import globals from "globals";
 
+const TESTS = ["**/__tests__/**"];
+
+/**
+ * Import boundaries between the parts (docs/architecture.md, "Parts"). Each entry forbids a part to import
+ * another one; `no-restricted-imports` matches the import specifier, so relative paths are covered by `**`.
+ */
+const forbid = {
+    server: { group: ["**/server", "**/server/**"], message: "Only server/ may import the server." },
+    widget: {
+        group: ["**/src", "**/src/**"],
+        message: "The widget (src/) is imported by nobody: share wire rules through protocol/."
+    },
+    playground: {
+        group: ["**/playground", "**/playground/**"],
+        message: "Only the server's entry (server/main.ts) mounts the playground."
+    },
+    test: { group: ["**/test", "**/test/**"], message: "Product code never imports test code (test/)." },
+    node: { group: ["node:*"], message: "This part runs in the browser (or everywhere): no Node modules." }
+};
+
+/** @param {Array<{ group: string[]; message: string }>} patterns */
+const restrict = patterns => ({ "no-restricted-imports": ["error", { patterns }] });
+
 export default tseslint.config(
     { ignores: ["node_modules/**", "dist/**", "build/**", "coverage/**", "typings/**", ".playground/**"] },
     js.configs.recommended,
@@ -27,5 +50,28 @@ export default tseslint.config(
             "react-hooks/exhaustive-deps": "error"
         }
     },
+    // Boundaries. Tests (in __tests__/ and test/) may import any part.
+    {
+        files: ["protocol/**/*.ts"],
+        ignores: TESTS,
+        rules: restrict([forbid.server, forbid.widget, forbid.playground, forbid.test, forbid.node])
+    },
+    {
+        files: ["src/**/*.{ts,tsx}"],
+        ignores: TESTS,
+        rules: restrict([forbid.server, forbid.playground, forbid.test, forbid.node])
+    },
+    {
+        files: ["server/**/*.ts"],
+        ignores: [...TESTS, "server/main.ts"],
+        rules: restrict([forbid.widget, forbid.playground, forbid.test])
+    },
+    { files: ["server/main.ts"], rules: restrict([forbid.widget, forbid.test]) },
+    {
+        files: ["playground/**/*.{ts,tsx}"],
+        ignores: TESTS,
+        rules: restrict([forbid.server, forbid.widget, forbid.test])
+    },
+    { files: ["playground/client/**/*.{ts,tsx}"], ignores: TESTS, rules: restrict([forbid.node]) },
     prettier
 );

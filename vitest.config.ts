@@ -3,9 +3,10 @@ import { defineConfig } from "vitest/config";
 
 // One runner for the whole repo. Three projects: widget unit tests in jsdom, server/integration
 // tests in Node, and browser end-to-end tests (real Chromium) that run one file at a time.
+// The global setup builds the widget first when dist/ is missing or stale (test/setup/global.ts).
 export default defineConfig({
     test: {
-        reporters: process.env.CI ? ["default"] : ["default"],
+        globalSetup: ["test/setup/global.ts"],
         projects: [
             {
                 resolve: {
@@ -29,6 +30,8 @@ export default defineConfig({
                     environment: "node",
                     include: [
                         "server/**/__tests__/**/*.test.ts",
+                        "protocol/**/__tests__/**/*.test.ts",
+                        "playground/**/__tests__/**/*.test.ts",
                         "bench/**/__tests__/**/*.test.ts",
                         "test/**/*.test.ts"
                     ],

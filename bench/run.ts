@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     for (const target of targets) {
         console.log(`${target.met ? "met    " : "NOT MET"}  ${target.what}: ${target.value} (goal ${target.goal})`);
     }
-    const out = args.out ?? (args.quick || args.only !== undefined ? undefined : path.join(__dirname, "RESULTS.md"));
+    const out = args.out ?? (args.quick || args.only !== undefined ? undefined : path.join(import.meta.dirname, "RESULTS.md"));
     if (out !== undefined) {
         const flags = process.argv.slice(2).join(" ");
         writeResults({

@@ -11,9 +11,9 @@ import { chromium } from "playwright-core";
 import { createApp } from "../server/app";
 import { loadConfig } from "../server/config";
 import { CHROMIUM_ARGS, findChromium } from "../test/e2e/helpers";
-import { mountPlayground } from "../test/fake-mendix/playground";
-import { REPO_ROOT } from "../test/fake-mendix/vendor";
-import { findWidgetBuild } from "../test/fake-mendix/widget-build";
+import { mountPlayground } from "../playground/playground";
+import { REPO_ROOT } from "../playground/root";
+import { findWidgetBuild } from "../playground/widget-build";
 
 const VIEWPORT = { width: 1280, height: 800 };
 

@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Request, RequestHandler } from "express";
-import { HttpError } from "./errors";
+import { HttpError } from "./errors.js";
 
 const BEARER = /^Bearer[ \t]+(\S*)[ \t]*$/i;
 const WWW_AUTHENTICATE = { "WWW-Authenticate": 'Bearer realm="notifylisten"' };

@@ -13,15 +13,15 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import type { Logger } from "pino";
 import type Pusher from "pusher";
-import { createApiKeyChecker } from "./apikey";
-import { createBroker, randomCredentials, type Broker } from "./broker";
-import type { Config } from "./config";
-import type { ServerContext } from "./context";
-import { createErrorHandler, notFoundHandler } from "./errors";
-import { createLogger } from "./logger";
-import { createAccessClient } from "./mendix/access";
-import { cors, noStore } from "./middleware";
-import { createOpenApiDocument } from "./openapi";
+import { createApiKeyChecker } from "./apikey.js";
+import { createBroker, randomCredentials, type Broker } from "./broker/index.js";
+import type { Config } from "./config.js";
+import type { ServerContext } from "./context.js";
+import { createErrorHandler, notFoundHandler } from "./errors.js";
+import { createLogger } from "./logger.js";
+import { createAccessClient } from "./mendix/access.js";
+import { cors, noStore } from "./middleware.js";
+import { createOpenApiDocument } from "./openapi.js";
 import {
     DEFAULT_RETRY_POLICY,
     PROBE_TIMEOUT_MS,
@@ -29,13 +29,13 @@ import {
     createPusher,
     type ProbeResult,
     type RetryPolicy
-} from "./pusher";
-import { createRequestContext } from "./request";
-import { createAuthRouter } from "./routes/auth";
-import { createHealthRouter } from "./routes/health";
-import { createKeyRouter } from "./routes/key";
-import { createNotifyRouter } from "./routes/notify";
-import { createEmbeddedTrigger, createSdkTrigger, type Trigger } from "./trigger";
+} from "./pusher.js";
+import { createRequestContext } from "./request.js";
+import { createAuthRouter } from "./routes/auth.js";
+import { createHealthRouter } from "./routes/health.js";
+import { createKeyRouter } from "./routes/key.js";
+import { createNotifyRouter } from "./routes/notify.js";
+import { createEmbeddedTrigger, createSdkTrigger, type Trigger } from "./trigger.js";
 
 export interface ExtendContext {
     config: Config;

@@ -8,6 +8,9 @@ import { z } from "zod";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** `json`: one JSON object a line (for log collectors); `text`: short plain lines for a person at a terminal. */
+export const LOG_FORMATS = ["json", "text"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface BrokerCredentials {
     appId: string;
@@ -37,6 +40,8 @@ export interface Config {
     port: number;
     host: string;
     logLevel: LogLevel;
+    /** LOG_FORMAT; undefined: text when stdout is a terminal, else json (decided by server/main.ts). */
+    logFormat?: LogFormat;
     /** NOTIFY_API_KEY, or a random key generated for this start (see notifyApiKeyGenerated). */
     notifyApiKey: string;
     notifyApiKeyGenerated: boolean;
@@ -154,6 +159,13 @@ const envSchema = z.object({
             .string()
             .toLowerCase()
             .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }))
+            .optional()
+    ),
+    LOG_FORMAT: optionalText.pipe(
+        z
+            .string()
+            .toLowerCase()
+            .pipe(z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(", ")}` }))
             .optional()
     ),
     NOTIFY_API_KEY: optionalText.pipe(
@@ -414,6 +426,7 @@ function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
         port: env.PORT ?? 8080,
         host: env.HOST ?? "0.0.0.0",
         logLevel: env.LOG_LEVEL ?? "info",
+        logFormat: env.LOG_FORMAT,
         notifyApiKey,
         notifyApiKeyGenerated: env.NOTIFY_API_KEY === undefined,
         mendixAppUrl: env.MENDIX_APP_URL,

@@ -3,11 +3,11 @@
  */
 import type Pusher from "pusher";
 import type { Logger } from "pino";
-import type { ApiKeyChecker } from "./apikey";
-import type { Config } from "./config";
-import type { AccessClient } from "./mendix/access";
-import type { ProbeResult } from "./pusher";
-import type { Trigger } from "./trigger";
+import type { ApiKeyChecker } from "./apikey.js";
+import type { Config } from "./config.js";
+import type { AccessClient } from "./mendix/access.js";
+import type { ProbeResult } from "./pusher.js";
+import type { Trigger } from "./trigger.js";
 
 export interface ServerContext {
     config: Config;

@@ -3,7 +3,7 @@
  * any field named like a secret are redacted wherever they appear (top level or one level deep).
  */
 import pino, { type DestinationStream, type Logger } from "pino";
-import type { LogLevel } from "./config";
+import type { LogLevel } from "./config.js";
 
 const SECRET_FIELDS = [
     "secret",

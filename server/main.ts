@@ -2,13 +2,13 @@
  * Entry of `npm start` (`tsx server/main.ts`): config from the environment, app, listen, start log,
  * graceful shutdown on SIGTERM / SIGINT (exit within 10 s).
  */
-import { createApp, type AppOptions, type RunningApp } from "./app";
-import { ConfigError, loadConfig, type Config } from "./config";
-import { createLogger, type Logger } from "./logger";
-import { describeBroker } from "./pusher";
+import { createApp, type AppOptions, type RunningApp } from "./app.js";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { createLogger, type Logger } from "./logger.js";
+import { describeBroker } from "./pusher.js";
 
 /** Module of the playground (fake Mendix runtime + widget page); absent in slim deployments. */
-const PLAYGROUND_MODULE = "../test/fake-mendix/playground";
+const PLAYGROUND_MODULE = "../playground/playground.js";
 const SHUTDOWN_LIMIT_MS = 10_000;
 
 async function loadPlayground(logger: Logger): Promise<AppOptions["extend"]> {

@@ -5,7 +5,7 @@
 import express, { type RequestHandler } from "express";
 import { rateLimit, type Options as RateLimitOptions, type RateLimitRequestHandler } from "express-rate-limit";
 import type { Logger } from "pino";
-import { HttpError, errorBody } from "./errors";
+import { HttpError, errorBody } from "./errors.js";
 
 export const CORS_ALLOWED_HEADERS = "Content-Type, X-Csrf-Token, Authorization";
 export const CORS_ALLOWED_METHODS = "GET, POST, OPTIONS";

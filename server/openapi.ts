@@ -13,11 +13,11 @@ import {
     MAX_DATA_LENGTH,
     MAX_PAYLOAD_BYTES,
     MAX_TOPIC_LENGTH
-} from "../src/utils/protocol";
-import { CORS_ALLOWED_HEADERS } from "./middleware";
-import { ERROR_CODES, type ErrorCode } from "./errors";
-import { MAX_BATCH_SIZE, MAX_SENDER_LENGTH } from "./routes/notify";
-import { BATCH_CHUNK_SIZE } from "./trigger";
+} from "../protocol/index.js";
+import { CORS_ALLOWED_HEADERS } from "./middleware.js";
+import { ERROR_CODES, type ErrorCode } from "./errors.js";
+import { MAX_BATCH_SIZE, MAX_SENDER_LENGTH } from "./routes/notify.js";
+import { BATCH_CHUNK_SIZE } from "./trigger.js";
 
 type Schema = Record<string, unknown>;
 

@@ -4,7 +4,7 @@
  * external brokers.
  */
 import Pusher from "pusher";
-import type { BrokerConfig } from "./config";
+import type { BrokerConfig } from "./config.js";
 
 /** Timeout of one trigger call to the broker (each retry has its own). */
 export const TRIGGER_TIMEOUT_MS = 4_000;

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { RequestHandler } from "express";
 import type { Logger } from "pino";
-import { errorBody } from "./errors";
+import { errorBody } from "./errors.js";
 
 declare module "express-serve-static-core" {
     interface Request {

@@ -18,9 +18,9 @@
  */
 import type Pusher from "pusher";
 import type { Logger } from "pino";
-import { BrokerApiError, type Broker, type BrokerEvent } from "./broker";
-import { HttpError } from "./errors";
-import { DEFAULT_RETRY_POLICY, describeRequestError, withRetries, type RetryPolicy } from "./pusher";
+import { BrokerApiError, type Broker, type BrokerEvent } from "./broker/index.js";
+import { HttpError } from "./errors.js";
+import { DEFAULT_RETRY_POLICY, describeRequestError, withRetries, type RetryPolicy } from "./pusher.js";
 
 /** Pusher accepts at most 10 events per batch trigger. */
 export const BATCH_CHUNK_SIZE = 10;

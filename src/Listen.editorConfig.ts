@@ -2,7 +2,7 @@ import type { Problem, Properties } from "@mendix/pluggable-widgets-tools";
 import type { ListenPreviewProps } from "../typings/ListenProps";
 import { actionListProblems } from "./utils/actions";
 import { previewCaption } from "./utils/preview";
-import { validateTopic } from "./utils/protocol";
+import { validateTopic } from "../protocol";
 
 /** Studio Pro's structure preview nodes (the subset used here). */
 interface TextProps {

@@ -1,23 +1,23 @@
 /**
  * Launches the bench's child processes (companion server, bare `ws` baseline, fake Mendix access
  * check) as plain `node` processes, so that each one's RSS and CPU time are its own. The TypeScript
- * sources (server/, src/utils/, bench/lib/) are transpiled file by file with esbuild into
+ * sources (server/, protocol/, bench/lib/) are transpiled file by file with esbuild into
  * `node_modules/.cache/notifylisten-bench/` first (same tree, so packages resolve from the repo's
  * node_modules): no loader hooks thread in the children (tsx would add ~40 MB RSS), and CPU profiles
  * keep one file per source file. Each child runs through `sh -c 'ulimit -n <hard limit>; exec node ...'`
  * so it may hold thousands of sockets.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { build } from "esbuild";
 import type { ChildMessage, ParentMessage, ProcessStats } from "./ipc";
 
-export const REPO_ROOT = path.join(__dirname, "..", "..");
+export const REPO_ROOT = path.join(import.meta.dirname, "..", "..");
 /** Where the transpiled children live (inside node_modules: ignored by git, packages resolve). */
 export const COMPILED_ROOT = path.join(REPO_ROOT, "node_modules", ".cache", "notifylisten-bench");
 /** Source folders the children need. */
-const COMPILED_FOLDERS = ["server", "src/utils", "bench/lib"];
+const COMPILED_FOLDERS = ["server", "protocol", "bench/lib"];
 
 export const BENCH_API_KEY = "bench-notify-api-key-0123456789abcdef0123";
 
@@ -65,7 +65,10 @@ export function compileChildren(): Promise<void> {
         target: "node20",
         sourcemap: false,
         logLevel: "error"
-    }).then(() => undefined);
+    }).then(() =>
+        // The repository is ESM ("type": "module"); these transpiled children are CommonJS.
+        writeFileSync(path.join(COMPILED_ROOT, "package.json"), JSON.stringify({ type: "commonjs" }) + "\n")
+    );
     return compiled;
 }
 

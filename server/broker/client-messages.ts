@@ -11,13 +11,13 @@
  * the subscription pending forever. `status` follows HTTP: 401 for auth, 400 for a bad name or channel_data,
  * 429 for too many channels, so clients retry only what is worth retrying.
  */
-import { validateChannel } from "../../src/utils/protocol";
-import { ErrorCode } from "./codes";
-import type { Connection } from "./connection";
-import { decodeClientMessage, encodeError, encodeFrame, encodeJsonFrame } from "./frames";
-import type { Hub } from "./hub";
-import { parseChannelData } from "./presence";
-import { verifyChannelAuth } from "./signature";
+import { validateChannel } from "../../protocol/index.js";
+import { ErrorCode } from "./codes.js";
+import type { Connection } from "./connection.js";
+import { decodeClientMessage, encodeError, encodeFrame, encodeJsonFrame } from "./frames.js";
+import type { Hub } from "./hub.js";
+import { parseChannelData } from "./presence.js";
+import { verifyChannelAuth } from "./signature.js";
 
 /** Most channels one socket may join (a page with many Listen widgets stays far below). */
 export const MAX_CHANNELS_PER_CONNECTION = 1_000;

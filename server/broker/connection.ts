@@ -4,9 +4,9 @@
  * `pongTimeoutMs`), the client-event rate window, and a bounded close. Every timer is cleared by `dispose()`.
  */
 import { WebSocket } from "ws";
-import { CloseReason, ErrorCode } from "./codes";
-import { encodeFrame } from "./frames";
-import type { PresenceMember } from "./presence";
+import { CloseReason, ErrorCode } from "./codes.js";
+import { encodeFrame } from "./frames.js";
+import type { PresenceMember } from "./presence.js";
 
 /** A socket whose unsent backlog grows beyond this is cut (it would only grow memory); pusher-js reconnects. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;

@@ -9,9 +9,9 @@
  * it through `Broker.trigger`).
  */
 import express, { type Request, type RequestHandler, type Response, Router } from "express";
-import { MAX_ACTION_LENGTH, validateChannel } from "../../src/utils/protocol";
-import type { Hub } from "./hub";
-import { verifyApiRequest } from "./signature";
+import { MAX_ACTION_LENGTH, validateChannel } from "../../protocol/index.js";
+import type { Hub } from "./hub.js";
+import { verifyApiRequest } from "./signature.js";
 
 /** Pusher's limits. */
 export const MAX_CHANNELS_PER_EVENT = 100;

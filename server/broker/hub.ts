@@ -5,10 +5,10 @@
  */
 import { randomInt } from "crypto";
 import type { Logger } from "pino";
-import { ChannelRegistry } from "./channels";
-import type { Connection } from "./connection";
-import { encodeFrame, encodeJsonFrame } from "./frames";
-import { PresenceRegistry } from "./presence";
+import { ChannelRegistry } from "./channels.js";
+import type { Connection } from "./connection.js";
+import { encodeFrame, encodeJsonFrame } from "./frames.js";
+import { PresenceRegistry } from "./presence.js";
 
 export interface HubConfig {
     appId: string;

@@ -10,15 +10,15 @@ import { randomBytes, randomInt } from "crypto";
 import type { Router } from "express";
 import type { Server } from "http";
 import type { Logger } from "pino";
-import { MAX_PAYLOAD_BYTES } from "../../src/utils/protocol";
-import { CloseReason, ErrorCode } from "./codes";
-import { createHttpApi, triggerEvents, type BrokerEvent } from "./http-api";
-import { Hub } from "./hub";
-import { WsServer } from "./ws-server";
+import { MAX_PAYLOAD_BYTES } from "../../protocol/index.js";
+import { CloseReason, ErrorCode } from "./codes.js";
+import { createHttpApi, triggerEvents, type BrokerEvent } from "./http-api.js";
+import { Hub } from "./hub.js";
+import { WsServer } from "./ws-server.js";
 
-export { ErrorCode } from "./codes";
-export { BrokerApiError, type BrokerEvent } from "./http-api";
-export { channelAuthToken, signApiRequest, signChannelAuth, verifyApiRequest, verifyChannelAuth } from "./signature";
+export { ErrorCode } from "./codes.js";
+export { BrokerApiError, type BrokerEvent } from "./http-api.js";
+export { channelAuthToken, signApiRequest, signChannelAuth, verifyApiRequest, verifyChannelAuth } from "./signature.js";
 
 export interface BrokerOptions {
     appId: string;

@@ -7,11 +7,11 @@
 import type { IncomingMessage, Server } from "http";
 import type { Duplex } from "stream";
 import { WebSocket, WebSocketServer } from "ws";
-import { handleClientFrame } from "./client-messages";
-import { CloseReason, ErrorCode } from "./codes";
-import { closeSocket, Connection, type ConnectionTiming } from "./connection";
-import { encodeError, encodeJsonFrame } from "./frames";
-import type { Hub } from "./hub";
+import { handleClientFrame } from "./client-messages.js";
+import { CloseReason, ErrorCode } from "./codes.js";
+import { closeSocket, Connection, type ConnectionTiming } from "./connection.js";
+import { encodeError, encodeJsonFrame } from "./frames.js";
+import type { Hub } from "./hub.js";
 
 export interface WsServerOptions extends ConnectionTiming {
     activityTimeoutSec: number;

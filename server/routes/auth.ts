@@ -5,11 +5,11 @@
  */
 import { Router } from "express";
 import { z } from "zod";
-import { validateTopic, topicOfChannel, PRIVATE_PREFIX, validateChannel } from "../../src/utils/protocol";
-import { INVALID_API_KEY_HEADERS } from "../apikey";
-import type { ServerContext } from "../context";
-import { HttpError, invalidRequest } from "../errors";
-import { formOrJsonBody, limiter } from "../middleware";
+import { validateTopic, topicOfChannel, PRIVATE_PREFIX, validateChannel } from "../../protocol/index.js";
+import { INVALID_API_KEY_HEADERS } from "../apikey.js";
+import type { ServerContext } from "../context.js";
+import { HttpError, invalidRequest } from "../errors.js";
+import { formOrJsonBody, limiter } from "../middleware.js";
 
 /** Auth requests are tiny; 16 KB is plenty. */
 export const AUTH_BODY_LIMIT = 16 * 1024;

@@ -2,8 +2,8 @@
  * `GET /healthz` (liveness: the process answers) and `GET /readyz` (the broker accepts notifications).
  */
 import { Router } from "express";
-import type { ServerContext } from "../context";
-import { HttpError } from "../errors";
+import type { ServerContext } from "../context.js";
+import { HttpError } from "../errors.js";
 
 export function createHealthRouter(ctx: ServerContext): Router {
     const router = Router();

@@ -2,7 +2,7 @@
  * `GET /rest/pusher/key`: the public client configuration for pusher-js. Never the secret or app id.
  */
 import { Router, type Request } from "express";
-import type { ServerContext } from "../context";
+import type { ServerContext } from "../context.js";
 
 export interface KeyResponse {
     key: string;

@@ -16,14 +16,14 @@ import {
     validateAction,
     validateTopic,
     type NotificationPayload
-} from "../../src/utils/protocol";
-import type { ServerContext } from "../context";
-import { HttpError, invalidRequest } from "../errors";
-import { jsonBody, limiter } from "../middleware";
-import type { TriggerItem } from "../trigger";
-import { SOCKET_ID_PATTERN } from "./auth";
+} from "../../protocol/index.js";
+import type { ServerContext } from "../context.js";
+import { HttpError, invalidRequest } from "../errors.js";
+import { jsonBody, limiter } from "../middleware.js";
+import type { TriggerItem } from "../trigger.js";
+import { SOCKET_ID_PATTERN } from "./auth.js";
 
-export { BATCH_CHUNK_SIZE } from "../trigger";
+export { BATCH_CHUNK_SIZE } from "../trigger.js";
 
 /** A single notification request is small: 16 KB at most. */
 export const NOTIFY_BODY_LIMIT = 16 * 1024;

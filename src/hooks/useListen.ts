@@ -3,7 +3,7 @@ import type { ListenContainerProps } from "../../typings/ListenProps";
 import { actionListError } from "../utils/actions";
 import { getPageConnectionManager, type SubscriptionStatus } from "../utils/connection";
 import { createDispatcher } from "../utils/dispatcher";
-import { resolveServer } from "../utils/server";
+import { resolveServer } from "../utils/endpoints";
 import { getCurrentUserName } from "../utils/session";
 import { ConnectionManagerContext } from "./connectionContext";
 import { resolveTopic } from "../utils/topic";

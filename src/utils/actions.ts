@@ -1,4 +1,4 @@
-import { validateAction } from "./protocol";
+import { validateAction } from "../../protocol";
 
 export interface ActionProblem {
     /** Position in the action list, from 0. */

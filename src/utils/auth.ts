@@ -1,6 +1,6 @@
 import { requestInit, type FetchLike } from "./clientConfig";
 import { answerOptions, ListenError, send, serverErrorMessage } from "./errors";
-import type { ServerEndpoints } from "./server";
+import type { ServerEndpoints } from "./endpoints";
 
 export interface ChannelAuthorization {
     auth: string;

@@ -1,5 +1,5 @@
 import { answerOptions, ListenError, send, serverErrorMessage } from "./errors";
-import type { ServerEndpoints } from "./server";
+import type { ServerEndpoints } from "./endpoints";
 
 /** Public client configuration served by `GET <server>/rest/pusher/key`. */
 export interface ClientConfig {

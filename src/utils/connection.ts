@@ -2,7 +2,7 @@ import Pusher, { type Options } from "pusher-js";
 import { requestChannelAuthorization } from "./auth";
 import { fetchClientConfig, type ClientConfig, type FetchLike } from "./clientConfig";
 import { backoffDelay, ListenError, retryDelay, type ListenErrorKind } from "./errors";
-import type { ServerEndpoints } from "./server";
+import type { ServerEndpoints } from "./endpoints";
 import { getCsrfToken } from "./session";
 
 /** The parts of a pusher-js `Channel` the manager uses. */

@@ -1,4 +1,4 @@
-import { parsePayload } from "./protocol";
+import { parsePayload } from "../../protocol";
 
 /** Action variables every Listen action receives (every key present; values may be undefined). */
 export interface ListenActionArgs {

@@ -1,5 +1,5 @@
 import type { DynamicValue, ObjectItem } from "mendix";
-import { channelForTopic, defaultTopic, validateTopic } from "./protocol";
+import { channelForTopic, defaultTopic, validateTopic } from "../../protocol";
 import { getEntityName } from "./entity";
 
 /** What a Listen widget listens to right now, derived from its Object to listen and Topic properties. */

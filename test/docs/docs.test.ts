@@ -13,7 +13,7 @@ import { ConfigError, loadConfig, MIN_API_KEY_LENGTH, type Config } from "../../
 import { ERROR_CODES, ERROR_STATUS, type ErrorCode } from "../../server/errors";
 import { ACCESS_CHECK_PATH } from "../../server/mendix/access";
 import { createOpenApiDocument } from "../../server/openapi";
-import { MAX_DATA_LENGTH, MAX_PAYLOAD_BYTES, MAX_TOPIC_LENGTH } from "../../src/utils/protocol";
+import { MAX_DATA_LENGTH, MAX_PAYLOAD_BYTES, MAX_TOPIC_LENGTH } from "../../protocol";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const DOCS_DIR = path.join(ROOT, "docs");
@@ -452,11 +452,16 @@ describe("docs: error codes", () => {
 // ---------------------------------------------------------------------------------------------------
 // The widget: messages and property captions
 
-function widgetSources(dir = path.join(ROOT, "src")): string[] {
+/** The widget's own sources and the wire rules it bundles from protocol/. */
+function widgetSources(): string[] {
+    return [...sourcesIn(path.join(ROOT, "src")), ...sourcesIn(path.join(ROOT, "protocol"))];
+}
+
+function sourcesIn(dir: string): string[] {
     return readdirSync(dir).flatMap(entry => {
         const full = path.join(dir, entry);
         if (statSync(full).isDirectory()) {
-            return entry === "__tests__" ? [] : widgetSources(full);
+            return entry === "__tests__" ? [] : sourcesIn(full);
         }
         return /\.(ts|tsx)$/.test(entry) ? [readFileSync(full, "utf8")] : [];
     });

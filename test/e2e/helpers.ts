@@ -8,9 +8,9 @@ import { type Browser, type BrowserContext, type Page, chromium } from "playwrig
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { createApp, type RunningApp } from "../../server/app";
 import { loadConfig } from "../../server/config";
-import { createPlayground } from "../fake-mendix/playground";
-import { type FakeMendix, createFakeMendix } from "../fake-mendix/runtime";
-import { findWidgetBuild } from "../fake-mendix/widget-build";
+import { createPlayground } from "../../playground/playground";
+import { type FakeMendix, createFakeMendix } from "../../playground/runtime";
+import { findWidgetBuild } from "../../playground/widget-build";
 
 export const CHROMIUM_ARGS = [
     "--headless",

@@ -575,7 +575,7 @@ export function withBrokerRetry(brokerRetry: BrokerRetry): AppOptions {
 
 // --- the server as a real process ------------------------------------------------------------------------
 
-export const ROOT = path.resolve(__dirname, "../..");
+export const ROOT = path.resolve(import.meta.dirname, "../..");
 
 export interface ServerProcess {
     child: ChildProcess;

@@ -4,7 +4,7 @@ import { fakeFetch, json } from "../../__tests__/fakes";
 import { requestChannelAuthorization } from "../auth";
 import { fetchClientConfig, parseClientConfig } from "../clientConfig";
 import { backoffDelay, ListenError } from "../errors";
-import { resolveServer, type ServerEndpoints } from "../server";
+import { resolveServer, type ServerEndpoints } from "../endpoints";
 
 function endpoints(serverUrl = ""): ServerEndpoints {
     const result = resolveServer(serverUrl, "http://app.test/");

@@ -12,7 +12,7 @@ import {
     type ChannelListener,
     type SubscriptionStatus
 } from "../connection";
-import { resolveServer, type ServerEndpoints } from "../server";
+import { resolveServer, type ServerEndpoints } from "../endpoints";
 
 function endpoints(serverUrl = ""): ServerEndpoints {
     const result = resolveServer(serverUrl, "http://app.test/");

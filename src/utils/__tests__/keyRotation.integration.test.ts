@@ -13,7 +13,7 @@ import { createApp, type RunningApp } from "../../../server/app";
 import { loadConfig } from "../../../server/config";
 import { FakePusher, refuseAllBut } from "../../__tests__/fakes";
 import { createConnectionManager, type ChannelListener, type SubscriptionStatus } from "../connection";
-import { resolveServer } from "../server";
+import { resolveServer } from "../endpoints";
 
 const API_KEY = "key-rotation-test-api-key-0123456789abcdef";
 const CREDENTIALS_A = {

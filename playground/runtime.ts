@@ -8,8 +8,8 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import express, { type Request, type Response } from "express";
 import { z } from "zod";
-import { ENTITY_NAME_PATTERN, GUID_PATTERN, channelForTopic } from "../../src/utils/protocol";
-import { DEMO_OBJECTS, DEMO_USERS, type DemoObject, type DemoUser } from "./data";
+import { ENTITY_NAME_PATTERN, GUID_PATTERN, channelForTopic } from "../protocol/index.js";
+import { DEMO_OBJECTS, DEMO_USERS, type DemoObject, type DemoUser } from "./data.js";
 
 /** Path of the access check operation, relative to the Mendix app's base URL. */
 export const ACCESS_CHECK_PATH = "/rest/notifylisten/v1/access";

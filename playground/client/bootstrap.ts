@@ -1,7 +1,7 @@
 /**
  * What the playground server tells the page (embedded as JSON in the HTML), shared by both sides.
  */
-import type { DemoObject } from "../data";
+import type { DemoObject } from "../data.js";
 
 export interface PlaygroundUser {
     name: string;

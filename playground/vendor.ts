@@ -7,12 +7,10 @@
  * its part: every importer gets the SAME React instance.
  */
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import path from "node:path";
 import type { BuildOptions, BuildResult } from "esbuild";
+import { REPO_ROOT } from "./root.js";
 
-/** Repository root (this file lives in test/fake-mendix/). */
-export const REPO_ROOT = path.resolve(fileURLToPath(new URL(".", import.meta.url)), "../..");
 /** URL prefix under which the playground serves its browser modules. */
 export const VENDOR_PREFIX = "/playground/vendor/";
 
@@ -104,7 +102,7 @@ async function bundleShared(): Promise<string> {
 /** Bundles one of the playground's own TypeScript browser entries, leaving bare specifiers to the import map. */
 async function bundleClient(entry: string): Promise<string> {
     const result = await build({
-        entryPoints: [path.join(REPO_ROOT, "test/fake-mendix/client", entry)],
+        entryPoints: [path.join(REPO_ROOT, "playground/client", entry)],
         absWorkingDir: REPO_ROOT,
         bundle: true,
         format: "esm",

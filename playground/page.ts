@@ -2,7 +2,7 @@
  * The playground's HTML: import map first (bare specifiers -> playground modules), then `window.mx`
  * (the fake Mendix client's session), then the page data and the page's module.
  */
-import type { PlaygroundBootstrap } from "./client/bootstrap";
+import type { PlaygroundBootstrap } from "./client/bootstrap.js";
 
 export interface PageSession {
     userName: string | null;

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { inflateRawSync } from "node:zlib";
-import { REPO_ROOT } from "./vendor";
+import { REPO_ROOT } from "./root.js";
 
 /** Widget package path and name (package.json `packagePath` / `widgetName`). */
 export const WIDGET_PACKAGE = "notifylisten";

@@ -9,13 +9,14 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import express, { type Request, type Response } from "express";
 import { z } from "zod";
-import { GUID_PATTERN, MAX_DATA_LENGTH } from "../../src/utils/protocol";
-import { DEFAULT_USER } from "./data";
-import { type PlaygroundBootstrap, QUERY, SIGNED_OUT } from "./client/bootstrap";
-import { renderPage } from "./page";
-import { type FakeMendix, type FakeSession, createFakeMendix } from "./runtime";
-import { REPO_ROOT, VENDOR_PREFIX, browserModules, importMap, providedSpecifiers } from "./vendor";
-import { WIDGET_MODULE, bareImports, findWidgetBuild } from "./widget-build";
+import { GUID_PATTERN, MAX_DATA_LENGTH } from "../protocol/index.js";
+import { DEFAULT_USER } from "./data.js";
+import { type PlaygroundBootstrap, QUERY, SIGNED_OUT } from "./client/bootstrap.js";
+import { renderPage } from "./page.js";
+import { type FakeMendix, type FakeSession, createFakeMendix } from "./runtime.js";
+import { REPO_ROOT } from "./root.js";
+import { VENDOR_PREFIX, browserModules, importMap, providedSpecifiers } from "./vendor.js";
+import { WIDGET_MODULE, bareImports, findWidgetBuild } from "./widget-build.js";
 
 /** What the server passes to `extend` (structurally; see server/app.ts `AppOptions.extend`). */
 export interface PlaygroundContext {
@@ -42,7 +43,7 @@ export const WIDGET_PREFIX = "/playground/widget/";
 export const NOTIFY_PATH = "/playground/notify";
 export const DEFAULT_ACTIONS = ["refresh", "showMessage"];
 
-const CSS_FILE = path.join(REPO_ROOT, "test/fake-mendix/playground.css");
+const CSS_FILE = path.join(REPO_ROOT, "playground/playground.css");
 const CONTENT_TYPES: Record<string, string> = {
     ".mjs": "text/javascript; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",

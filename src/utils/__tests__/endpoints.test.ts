@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, it } from "vitest";
-import { resolveServer } from "../server";
+import { resolveServer } from "../endpoints";
 
 describe("resolveServer", () => {
     it("uses the app's own origin when Server URL is empty", () => {

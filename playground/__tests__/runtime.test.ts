@@ -10,8 +10,8 @@ import path from "node:path";
 import { deflateRawSync } from "node:zlib";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACCESS_CHECK_PATH, type FakeMendix, SESSION_COOKIE, createFakeMendix, readCookie } from "./runtime";
-import { bareImports, findWidgetBuild, readZip } from "./widget-build";
+import { ACCESS_CHECK_PATH, type FakeMendix, SESSION_COOKIE, createFakeMendix, readCookie } from "../runtime";
+import { bareImports, findWidgetBuild, readZip } from "../widget-build";
 
 const ORDER_1 = "281474976710657";
 const ORDER_2 = "281474976710658";

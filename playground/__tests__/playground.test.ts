@@ -10,10 +10,10 @@ import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningApp, createApp } from "../../server/app";
 import { loadConfig } from "../../server/config";
-import type { PlaygroundBootstrap } from "./client/bootstrap";
-import { createPlayground, mountPlayground } from "./playground";
-import { ACCESS_CHECK_PATH, SESSION_COOKIE, createFakeMendix } from "./runtime";
-import { providedSpecifiers } from "./vendor";
+import type { PlaygroundBootstrap } from "../client/bootstrap";
+import { createPlayground, mountPlayground } from "../playground";
+import { ACCESS_CHECK_PATH, SESSION_COOKIE, createFakeMendix } from "../runtime";
+import { providedSpecifiers } from "../vendor";
 
 const API_KEY = "playground-test-api-key-0123456789abcdef";
 const ORDER_1 = "281474976710657";
