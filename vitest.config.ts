@@ -3,10 +3,8 @@ import { defineConfig } from "vitest/config";
 
 // One runner for the whole repo. Three projects: widget unit tests in jsdom, server/integration
 // tests in Node, and browser end-to-end tests (real Chromium) that run one file at a time.
-// The global setup builds the widget first when dist/ is missing or stale (test/setup/global.ts).
 export default defineConfig({
     test: {
-        globalSetup: ["test/setup/global.ts"],
         projects: [
             {
                 resolve: {
@@ -44,6 +42,8 @@ export default defineConfig({
                 test: {
                     name: "e2e",
                     environment: "node",
+                    // Builds the widget once, before the first browser test, when dist/ is missing or stale.
+                    globalSetup: ["test/setup/widget-build.ts"],
                     include: ["test/e2e/**/*.test.ts"],
                     pool: "forks",
                     poolOptions: { forks: { singleFork: true } },

@@ -5,7 +5,7 @@
  * build it once, before anything reads dist/.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** The built widget module the playground and the browser tests load. */
@@ -50,15 +50,59 @@ export function widgetBuildReason(root = process.cwd()) {
     return changed === undefined ? undefined : `${changed} changed since the last build`;
 }
 
+/** Held while a build runs, so `npm start` and `npm test` started together never build over each other. */
+const LOCK = "dist/.widget-build.lock";
+/** A lock older than this was left by a build that died. */
+const STALE_LOCK_MS = 5 * 60_000;
+const LOCK_WAIT_MS = 10 * 60_000;
+
+/** @param {number} ms */
+function sleep(ms) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** @param {string} lock */
+function acquire(lock) {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    mkdirSync(join(lock, ".."), { recursive: true });
+    for (;;) {
+        try {
+            mkdirSync(lock);
+            return;
+        } catch {
+            if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) {
+                rmSync(lock, { recursive: true, force: true });
+                continue;
+            }
+            if (Date.now() > deadline) {
+                throw new Error(`Another widget build has held ${LOCK} for too long; remove it if no build runs.`);
+            }
+            sleep(500);
+        }
+    }
+}
+
 /**
  * Builds the widget (`npm run build:widget`) when it is missing or stale; returns the reason it built, or undefined.
  * Throws when the build fails. @param {string} root
  */
 export function ensureWidgetBuild(root = process.cwd()) {
-    const reason = widgetBuildReason(root);
-    if (reason === undefined) {
+    if (widgetBuildReason(root) === undefined) {
         return undefined;
     }
+    const lock = join(root, LOCK);
+    acquire(lock);
+    try {
+        // Another build may have finished while this one waited for the lock.
+        const reason = widgetBuildReason(root);
+        return reason === undefined ? undefined : build(root, reason);
+    } finally {
+        rmSync(lock, { recursive: true, force: true });
+    }
+}
+
+/** @param {string} root @param {string} reason */
+function build(root, reason) {
     console.log(`Building the Listen widget (${reason})…`);
     const result = spawnSync("npm", ["run", "build:widget", "--silent"], {
         cwd: root,
