@@ -3,8 +3,12 @@ import { defineConfig } from "vitest/config";
 
 // One runner for the whole repo. Three projects: widget unit tests in jsdom, server/integration
 // tests in Node, and browser end-to-end tests (real Chromium) that run one file at a time.
+// .ci/run sets VITEST_JSON_REPORT, so the README's plain `npm test` also writes the report its summary line reads.
+const jsonReport = process.env.VITEST_JSON_REPORT;
+
 export default defineConfig({
     test: {
+        reporters: jsonReport ? ["default", ["json", { outputFile: jsonReport }]] : ["default"],
         projects: [
             {
                 resolve: {

@@ -1,50 +1,50 @@
 /**
- * Entry of `npm start` (`tsx server/main.ts`): config from the environment, app, listen, start log,
+ * Entry of the server: `npm start` (development, `node --import tsx server/main.ts`) and `npm run start:prod`
+ * (production, `node dist/server/main.js`). Config from the environment, app, listen, start banner or log,
  * graceful shutdown on SIGTERM / SIGINT (exit within 10 s).
  */
 import { createApp, type AppOptions, type RunningApp } from "./app.js";
-import { ConfigError, loadConfig, type Config } from "./config.js";
+import { ConfigError, loadConfig, type Config, type LogFormat } from "./config.js";
 import { createLogger, type Logger } from "./logger.js";
+import { textDestination } from "./log-format.js";
 import { describeBroker } from "./pusher.js";
+import { accessCheckText, banner, listenFailure } from "./startup.js";
 
-/** Module of the playground (fake Mendix runtime + widget page); absent in slim deployments. */
-const PLAYGROUND_MODULE = "../playground/playground.js";
 const SHUTDOWN_LIMIT_MS = 10_000;
 
+/**
+ * The playground (playground/, local demo mode only). It bundles its browser code with esbuild and React, which
+ * are development dependencies: after `npm ci --omit=dev` it is unavailable and the server serves the API only.
+ */
 async function loadPlayground(logger: Logger): Promise<AppOptions["extend"]> {
     try {
-        const specifier: string = PLAYGROUND_MODULE;
-        const module = (await import(specifier)) as {
-            mountPlayground?: unknown;
-            default?: { mountPlayground?: unknown };
-        };
-        const mount = module.mountPlayground ?? module.default?.mountPlayground;
-        if (typeof mount !== "function") {
-            logger.warn("playground module has no mountPlayground export; serving the API only");
-            return undefined;
-        }
-        return mount as AppOptions["extend"];
-    } catch (error) {
-        logger.warn({ err: error }, "playground not available; serving the API only");
+        await import("esbuild");
+    } catch {
+        logger.warn(
+            "the playground needs the development dependencies (npm install without --omit=dev); serving the API only"
+        );
         return undefined;
     }
+    const { mountPlayground } = await import("../playground/playground.js");
+    return mountPlayground;
 }
 
-function startLog(logger: Logger, config: Config, url: string, accessCheck: string | undefined): void {
+/** The same facts as log entries, for JSON logs (not a terminal, or LOG_FORMAT=json). */
+function startLog(logger: Logger, config: Config, url: string, accessCheck: string): void {
     logger.info({ broker: config.broker.mode }, `broker: ${describeBroker(config.broker)}`);
     logger.info({ url }, `listening on ${url} (${config.host}:${new URL(url).port})`);
-    logger.info(
-        accessCheck === undefined
-            ? "access check: none configured (set MENDIX_APP_URL); browser channel authorization answers 503"
-            : `access check: POST ${accessCheck}/rest/notifylisten/v1/access`
-    );
+    logger.info(`access check: ${accessCheck}`);
     if (config.playground) {
         logger.info(`playground: ${url}/`);
     }
     if (config.notifyApiKeyGenerated && !config.production) {
-        // The only place the generated key appears: local use, never in production (it is required there).
+        // Local use only, never in production (the key is required there).
         logger.info(`NOTIFY_API_KEY was not set; generated for this run: ${config.notifyApiKey}`);
     }
+}
+
+function resolveLogFormat(configured: LogFormat | undefined): LogFormat {
+    return configured ?? (process.stdout.isTTY ? "text" : "json");
 }
 
 async function main(): Promise<void> {
@@ -58,12 +58,13 @@ async function main(): Promise<void> {
         }
         throw error;
     }
-    const logger = createLogger(config.logLevel);
+    const format = resolveLogFormat(config.logFormat);
+    const logger = createLogger(config.logLevel, format === "text" ? textDestination() : undefined);
     for (const warning of config.warnings) {
         logger.warn(warning);
     }
     const extend = config.playground ? await loadPlayground(logger) : undefined;
-    const selfCheck = config.playground && config.mendixAppUrl === undefined;
+    const selfCheck = extend !== undefined && config.mendixAppUrl === undefined;
     // The playground's fake Mendix runtime answers access checks in this process, over real HTTP.
     const app: RunningApp = await createApp(config, {
         logger,
@@ -74,11 +75,21 @@ async function main(): Promise<void> {
     try {
         url = await app.listen();
     } catch (error) {
-        logger.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}`);
+        const message = listenFailure(error, config);
+        if (message === undefined) {
+            logger.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}`);
+        } else {
+            console.error(message);
+        }
         await app.close();
         process.exit(1);
     }
-    startLog(logger, config, url, selfCheck ? url : config.mendixAppUrl);
+    const accessCheck = accessCheckText(selfCheck ? url : config.mendixAppUrl, selfCheck);
+    if (format === "text") {
+        process.stdout.write(banner(config, url, accessCheck));
+    } else {
+        startLog(logger, config, url, accessCheck);
+    }
 
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {

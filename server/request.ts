@@ -18,8 +18,6 @@ declare module "express-serve-static-core" {
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
-/** Noisy paths logged at debug level: probes and Pusher SDK calls to the embedded broker's HTTP events API. */
-const QUIET_PATHS = /^\/(healthz|readyz)$|^\/apps\//;
 
 export interface InFlight {
     /** Requests that started and have not finished or closed yet. */
@@ -83,7 +81,8 @@ export function createRequestContext(logger: Logger): RequestContext {
                 ms: Math.round(ms * 10) / 10,
                 aborted: !res.writableFinished || undefined
             };
-            if (QUIET_PATHS.test(req.path) && res.statusCode < 400) {
+            // Successful requests at debug (LOG_LEVEL=debug shows them); refusals and failures at info.
+            if (res.statusCode < 400) {
                 req.log.debug(entry, "request");
             } else {
                 req.log.info(entry, "request");
