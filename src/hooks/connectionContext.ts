@@ -1,5 +1,5 @@
 import { createContext } from "react";
-import type { ConnectionManager } from "../utils/connection";
+import type { ConnectionManager } from "../connection/serverConnection";
 
 /**
  * The connection manager Listen widgets use; without a provider, the page-wide one. Tests provide their own, built

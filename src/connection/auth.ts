@@ -1,6 +1,6 @@
 import { requestInit, type FetchLike } from "./clientConfig";
-import { answerOptions, ListenError, send, serverErrorMessage } from "./errors";
-import type { ServerEndpoints } from "./endpoints";
+import { answerOptions, ListenError, send, serverErrorMessage } from "../utils/errors";
+import type { ServerEndpoints } from "../utils/endpoints";
 
 export interface ChannelAuthorization {
     auth: string;

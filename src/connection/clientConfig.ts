@@ -1,5 +1,5 @@
-import { answerOptions, ListenError, send, serverErrorMessage } from "./errors";
-import type { ServerEndpoints } from "./endpoints";
+import { answerOptions, ListenError, send, serverErrorMessage } from "../utils/errors";
+import type { ServerEndpoints } from "../utils/endpoints";
 
 /** Public client configuration served by `GET <server>/rest/pusher/key`. */
 export interface ClientConfig {

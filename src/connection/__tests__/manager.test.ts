@@ -11,8 +11,8 @@ import {
     sameClientConfig,
     type ChannelListener,
     type SubscriptionStatus
-} from "../connection";
-import { resolveServer, type ServerEndpoints } from "../endpoints";
+} from "../serverConnection";
+import { resolveServer, type ServerEndpoints } from "../../utils/endpoints";
 
 function endpoints(serverUrl = ""): ServerEndpoints {
     const result = resolveServer(serverUrl, "http://app.test/");

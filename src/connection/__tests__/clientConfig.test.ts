@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { fakeFetch, json } from "../../__tests__/fakes";
 import { requestChannelAuthorization } from "../auth";
 import { fetchClientConfig, parseClientConfig } from "../clientConfig";
-import { backoffDelay, ListenError } from "../errors";
-import { resolveServer, type ServerEndpoints } from "../endpoints";
+import { backoffDelay, ListenError } from "../../utils/errors";
+import { resolveServer, type ServerEndpoints } from "../../utils/endpoints";
 
 function endpoints(serverUrl = ""): ServerEndpoints {
     const result = resolveServer(serverUrl, "http://app.test/");

@@ -1,9 +1,9 @@
 import Pusher, { type Options } from "pusher-js";
 import { requestChannelAuthorization } from "./auth";
 import { fetchClientConfig, type ClientConfig, type FetchLike } from "./clientConfig";
-import { backoffDelay, ListenError, retryDelay, type ListenErrorKind } from "./errors";
-import type { ServerEndpoints } from "./endpoints";
-import { getCsrfToken } from "./session";
+import { backoffDelay, ListenError, retryDelay, type ListenErrorKind } from "../utils/errors";
+import type { ServerEndpoints } from "../utils/endpoints";
+import { getCsrfToken } from "../utils/session";
 
 /** The parts of a pusher-js `Channel` the manager uses. */
 export interface ChannelLike {
