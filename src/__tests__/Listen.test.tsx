@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ListenContainerProps } from "../../typings/ListenProps";
 import { ConnectionManagerContext } from "../hooks/connectionContext";
 import { Listen } from "../Listen";
-import { createConnectionManager, LINGER_MS } from "../connection/serverConnection";
+import { LINGER_MS } from "../connection/channels";
+import { createConnectionManager } from "../connection/manager";
 import { SETTLE_MS } from "../utils/dispatcher";
 import {
     actionEntry,

@@ -9,7 +9,7 @@
  * code 4001, or any 4001-4099) makes pusher-js emit the close error and give up: `refuse()` does exactly that.
  */
 import type { Options } from "pusher-js";
-import type { ChannelLike, PusherLike } from "../connection/serverConnection";
+import type { ChannelLike, PusherLike } from "../connection/pusherJs";
 
 type Callback = (data: unknown) => void;
 

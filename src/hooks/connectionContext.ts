@@ -1,5 +1,5 @@
 import { createContext } from "react";
-import type { ConnectionManager } from "../connection/serverConnection";
+import type { ConnectionManager } from "../connection";
 
 /**
  * The connection manager Listen widgets use; without a provider, the page-wide one. Tests provide their own, built

@@ -1,7 +1,7 @@
 import { useContext, useEffect, useMemo, useRef, useState } from "react";
 import type { ListenContainerProps } from "../../typings/ListenProps";
 import { actionListError } from "../utils/actions";
-import { getPageConnectionManager, type SubscriptionStatus } from "../connection/serverConnection";
+import { getPageConnectionManager, type SubscriptionStatus } from "../connection";
 import { createDispatcher } from "../utils/dispatcher";
 import { resolveServer } from "../utils/endpoints";
 import { getCurrentUserName } from "../utils/session";

@@ -12,7 +12,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createApp, type RunningApp } from "../../../server/app";
 import { loadConfig } from "../../../server/config";
 import { FakePusher, refuseAllBut } from "../../__tests__/fakes";
-import { createConnectionManager, type ChannelListener, type SubscriptionStatus } from "../serverConnection";
+import { createConnectionManager } from "../manager";
+import type { ChannelListener, SubscriptionStatus } from "../status";
 import { resolveServer } from "../../utils/endpoints";
 
 const API_KEY = "key-rotation-test-api-key-0123456789abcdef";

@@ -1,17 +1,9 @@
 // @vitest-environment node
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { fakeFetch, fakePusherFactory, json, refuseAllBut, type FakePusher } from "../../__tests__/fakes";
-import {
-    createConnectionManager,
-    LINGER_MS,
-    RECONNECT_CAP_MS,
-    closeErrorOf,
-    pusherOptions,
-    reconnectDelay,
-    sameClientConfig,
-    type ChannelListener,
-    type SubscriptionStatus
-} from "../serverConnection";
+import { LINGER_MS } from "../channels";
+import { createConnectionManager } from "../manager";
+import type { ChannelListener, SubscriptionStatus } from "../status";
 import { resolveServer, type ServerEndpoints } from "../../utils/endpoints";
 
 function endpoints(serverUrl = ""): ServerEndpoints {
@@ -960,67 +952,5 @@ describe("ConnectionManager: a refused key and the grace period", () => {
         expect(client(pushers).authorizations).toEqual(["private-Sales.Order.2"]);
         expect(next.last).toEqual({ state: "subscribed" });
         expect(vi.getTimerCount()).toBe(0);
-    });
-});
-
-describe("closeErrorOf", () => {
-    it("reads the close code and reason of both pusher-js error shapes, and nothing else", () => {
-        expect(
-            closeErrorOf({
-                type: "WebSocketError",
-                error: { type: "PusherError", data: { code: 4001, message: "App key x not found" } }
-            })
-        ).toEqual({ code: 4001, message: "App key x not found" });
-        expect(closeErrorOf({ type: "PusherError", data: { code: 4301 } })).toEqual({ code: 4301 });
-        expect(closeErrorOf({ type: "WebSocketError", error: { type: "error" } })).toBeUndefined();
-        expect(closeErrorOf({ type: "PusherError", data: { code: "4001" } })).toBeUndefined();
-        expect(closeErrorOf(null)).toBeUndefined();
-        expect(closeErrorOf("error")).toBeUndefined();
-    });
-});
-
-describe("sameClientConfig", () => {
-    it("compares key, cluster, host, port and TLS", () => {
-        const base = { key: "k", cluster: "local", wsHost: "h", wsPort: 1, forceTLS: false };
-        expect(sameClientConfig(base, { ...base })).toBe(true);
-        for (const change of [{ key: "k2" }, { cluster: "eu" }, { wsHost: "h2" }, { wsPort: 2 }, { forceTLS: true }]) {
-            expect(sameClientConfig(base, { ...base, ...change })).toBe(false);
-        }
-        expect(sameClientConfig({ key: "k", cluster: "eu" }, { key: "k", cluster: "eu" })).toBe(true);
-    });
-});
-
-describe("reconnectDelay", () => {
-    it("doubles from 0.5 s up to 15 s with ±25 % jitter", () => {
-        expect([0, 1, 2, 3, 4, 5, 6, 40].map(attempt => reconnectDelay(attempt, () => 0.5))).toEqual([
-            500, 1000, 2000, 4000, 8000, 15_000, 15_000, 15_000
-        ]);
-        expect(reconnectDelay(0, () => 0)).toBe(375);
-        expect(reconnectDelay(0, () => 0.999_999)).toBe(625);
-        expect(reconnectDelay(3, () => 0)).toBe(3000);
-        for (let attempt = 0; attempt < 12; attempt++) {
-            const delay = reconnectDelay(attempt);
-            expect(delay).toBeGreaterThanOrEqual(375);
-            expect(delay).toBeLessThanOrEqual(RECONNECT_CAP_MS);
-        }
-    });
-});
-
-describe("pusherOptions", () => {
-    it("uses only cluster (+forceTLS) for Pusher Channels, and ws transports for a self-hosted server", () => {
-        const authorize = { customHandler: () => undefined };
-        expect(pusherOptions({ key: "k", cluster: "eu" }, authorize)).toEqual({
-            cluster: "eu",
-            channelAuthorization: authorize
-        });
-        expect(
-            pusherOptions({ key: "k", cluster: "local", wsHost: "notify.example.com", forceTLS: true }, authorize)
-        ).toEqual({
-            cluster: "local",
-            channelAuthorization: authorize,
-            wsHost: "notify.example.com",
-            forceTLS: true,
-            enabledTransports: ["ws", "wss"]
-        });
     });
 });

@@ -14,7 +14,7 @@ import { loadConfig } from "../../../server/config";
 import { actionEntry, actionValue, listenProps, objectSource } from "../../__tests__/builders";
 import { setTestSession } from "../../__tests__/shims/mendixSession";
 import { Listen } from "../../Listen";
-import { createConnectionManager, type ConnectionManager } from "../../connection/serverConnection";
+import { createConnectionManager, type ConnectionManager } from "../../connection/manager";
 import { ConnectionManagerContext } from "../connectionContext";
 
 const API_KEY = "integration-test-api-key-0123456789abcdef";
