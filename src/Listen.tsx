@@ -4,5 +4,6 @@ import { ListenStatusView } from "./components/ListenStatusView";
 import { useListen } from "./hooks/useListen";
 
 export function Listen(props: ListenContainerProps): ReactElement {
-    return <ListenStatusView status={useListen(props)} className={props.class} style={props.style} />;
+    const status = useListen(props);
+    return <ListenStatusView status={status} className={props.class} style={props.style} />;
 }

@@ -12,20 +12,28 @@ export interface ListenStatusViewProps {
  * the widget is doing. On a configuration or authorization problem: a short inline message.
  */
 export function ListenStatusView({ status, className, style }: ListenStatusViewProps): ReactElement {
-    const { state, message } = status;
-    const shown = (state === "error" || state === "retrying") && message !== undefined;
-    const Element = shown ? "div" : "span";
+    const classes = ["widget-listen", className].filter(Boolean).join(" ");
+    const channel = status.channel ?? "";
+    if ((status.state === "error" || status.state === "retrying") && status.message !== undefined) {
+        return (
+            <div
+                className={`${classes} widget-listen-error alert alert-danger`}
+                style={style}
+                role="alert"
+                data-listen-state={status.state}
+                data-listen-channel={channel}
+            >
+                {status.message}
+            </div>
+        );
+    }
     return (
-        <Element
-            className={`widget-listen${className ? ` ${className}` : ""}${shown ? " widget-listen-error alert alert-danger" : ""}`}
-            style={shown ? style : undefined}
-            role={shown ? "alert" : undefined}
-            hidden={!shown}
-            aria-hidden={shown ? undefined : "true"}
-            data-listen-state={state}
-            data-listen-channel={status.channel ?? ""}
-        >
-            {shown ? message : null}
-        </Element>
+        <span
+            className={classes}
+            hidden
+            aria-hidden="true"
+            data-listen-state={status.state}
+            data-listen-channel={channel}
+        />
     );
 }

@@ -1,12 +1,12 @@
 import { useContext, useEffect, useMemo, useRef, useState } from "react";
 import type { ListenContainerProps } from "../../typings/ListenProps";
-import { actionListError } from "../utils/actions";
 import { getPageConnectionManager, type SubscriptionStatus } from "../connection";
-import { createDispatcher } from "../utils/dispatcher";
+import { actionListError } from "../utils/actions";
+import { createDispatcher, type ActionLookup, type DispatcherOptions } from "../utils/dispatcher";
 import { resolveServer } from "../utils/endpoints";
 import { getCurrentUserName } from "../utils/session";
+import { resolveTopic, type TopicResolution } from "../utils/topic";
 import { ConnectionManagerContext } from "./connectionContext";
-import { resolveTopic } from "../utils/topic";
 
 export type ListenProps = Pick<
     ListenContainerProps,
@@ -27,22 +27,55 @@ export interface ListenStatus {
     message?: string;
 }
 
+/** What the connection last said about a channel on a server. */
 interface Subscription {
     base: string;
     channel: string;
     status: SubscriptionStatus;
 }
 
+/** The widget's status for what the connection says about its channel. */
 function fromSubscription(status: SubscriptionStatus): ListenStatus {
-    if (status.state === "subscribed" || status.state === "connecting") {
-        return { state: status.state === "subscribed" ? "listening" : "connecting" };
+    switch (status.state) {
+        case "connecting":
+            return { state: "connecting" };
+        case "subscribed":
+            return { state: "listening" };
+        case "retrying": {
+            const retryInMs = status.retryInMs ?? 0;
+            const retry = retryInMs > 0 ? ` Trying again in ${Math.max(1, Math.round(retryInMs / 1000))} s.` : "";
+            return { state: "retrying", message: status.error.message + retry };
+        }
+        case "error":
+            return { state: "error", message: status.error.message };
     }
-    const retryInMs = status.state === "retrying" ? status.retryInMs : undefined;
-    return {
-        state: status.state,
-        message:
-            status.error.message + (retryInMs ? ` Trying again in ${Math.max(1, Math.round(retryInMs / 1000))} s.` : "")
-    };
+}
+
+/**
+ * The widget's status: a configuration error first, then what the topic says, then what the connection says about
+ * the channel (`subscription`, undefined until it said something about this channel).
+ */
+function widgetStatus(
+    configError: string | null,
+    resolution: TopicResolution,
+    subscription: SubscriptionStatus | undefined
+): ListenStatus {
+    if (configError !== null) {
+        return { state: "error", message: configError };
+    }
+    switch (resolution.status) {
+        case "loading":
+            return { state: "loading" };
+        case "unavailable":
+            return { state: "idle" };
+        case "error":
+            return { state: "error", message: resolution.message };
+        case "ready": {
+            const current: ListenStatus =
+                subscription === undefined ? { state: "connecting" } : fromSubscription(subscription);
+            return { ...current, channel: resolution.channel };
+        }
+    }
 }
 
 /**
@@ -52,24 +85,21 @@ function fromSubscription(status: SubscriptionStatus): ListenStatus {
  */
 export function useListen(props: ListenProps): ListenStatus {
     const manager = useContext(ConnectionManagerContext) ?? getPageConnectionManager();
+    // The dispatcher lives as long as the widget and reads the props of the latest render through `latest`.
     const latest = useRef(props);
-    // Indexing instead of `const [a, b] = useState()`: the Mendix build would bundle a helper for array destructuring.
-    const dispatcher = useState(() =>
-        createDispatcher(
-            name => {
-                const entry = latest.current.actions.find(item => item.actionName === name);
-                return entry && { action: entry.action };
-            },
-            () => ({
-                delayMs: Math.max(0, Number(latest.current.delay) || 0),
-                ignoreOwn: latest.current.ignoreOwn,
-                getUserName: getCurrentUserName
-            })
-        )
-    )[0];
-    const subscriptionState = useState<Subscription>();
-    const subscription = subscriptionState[0];
-    const setSubscription = subscriptionState[1];
+    const [dispatcher] = useState(() => {
+        const lookup: ActionLookup = name => {
+            const entry = latest.current.actions.find(item => item.actionName === name);
+            return entry === undefined ? undefined : { action: entry.action };
+        };
+        const options = (): DispatcherOptions => ({
+            delayMs: Math.max(0, Number(latest.current.delay) || 0),
+            ignoreOwn: latest.current.ignoreOwn,
+            getUserName: getCurrentUserName
+        });
+        return createDispatcher(lookup, options);
+    });
+    const [subscription, setSubscription] = useState<Subscription>();
 
     useEffect(() => {
         latest.current = props;
@@ -78,7 +108,7 @@ export function useListen(props: ListenProps): ListenStatus {
 
     const server = useMemo(() => resolveServer(props.serverUrl), [props.serverUrl]);
     const endpoints = server.ok ? server.endpoints : undefined;
-    // Cheap enough for every render: a few names checked against a pattern.
+    // Cheap enough for every render: a few names checked against the action rules.
     const configError = server.ok ? actionListError(props.actions.map(item => item.actionName)) : server.message;
     const resolution = resolveTopic(props.objectSource, props.topic);
     const channel = configError === null && resolution.status === "ready" ? resolution.channel : undefined;
@@ -96,23 +126,16 @@ export function useListen(props: ListenProps): ListenStatus {
             unsubscribe();
             dispatcher.reset();
         };
-    }, [manager, endpoints, channel, dispatcher, setSubscription]);
+    }, [manager, endpoints, channel, dispatcher]);
 
     useEffect(() => () => dispatcher.reset(), [dispatcher]);
 
-    const status: ListenStatus =
-        configError !== null
-            ? { state: "error", message: configError }
-            : resolution.status === "ready"
-              ? {
-                    ...(subscription?.channel === resolution.channel && subscription.base === endpoints?.base
-                        ? fromSubscription(subscription.status)
-                        : { state: "connecting" }),
-                    channel: resolution.channel
-                }
-              : resolution.status === "error"
-                ? { state: "error", message: resolution.message }
-                : { state: resolution.status === "loading" ? "loading" : "idle" };
+    // What the connection said about another channel or server (before a topic change) does not count.
+    const current =
+        subscription !== undefined && subscription.channel === channel && subscription.base === endpoints?.base
+            ? subscription.status
+            : undefined;
+    const status = widgetStatus(configError, resolution, current);
 
     const { state, message } = status;
     const name = props.name;
