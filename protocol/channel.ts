@@ -2,7 +2,7 @@
  * Topic and channel rules (DESIGN.md "Names"): a widget listens to a topic; its Pusher channel is
  * `private-<topic>`. Shared by the widget and the server; no DOM, no Node.
  */
-import type { ValidationError } from "./validation.js";
+import type { TextRule, ValidationError } from "./validation.js";
 
 /** Prefix of the Pusher private channels used for topics. */
 export const PRIVATE_PREFIX = "private-";
@@ -16,6 +16,20 @@ export const MAX_CHANNEL_NAME_LENGTH = 164;
 export const MAX_TOPIC_LENGTH = MAX_CHANNEL_NAME_LENGTH - PRIVATE_PREFIX.length;
 /** Entity names as Mendix writes them: `Module.Entity`. */
 export const ENTITY_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/;
+/** The encrypted-topic rule as a pattern (for JSON Schema and the OpenAPI document). */
+export const NOT_ENCRYPTED_TOPIC_PATTERN = new RegExp(`^(?!${ENCRYPTED_TOPIC_PREFIX})`);
+/** The topic rule as facets: what the OpenAPI document states and `validateTopic` checks. */
+export const TOPIC_RULE: TextRule = {
+    minLength: 1,
+    maxLength: MAX_TOPIC_LENGTH,
+    patterns: [CHANNEL_NAME_PATTERN, NOT_ENCRYPTED_TOPIC_PATTERN]
+};
+/** A private channel of a topic (`private-` + a valid topic), as facets: what the channel authorization accepts. */
+export const PRIVATE_CHANNEL_RULE: TextRule = {
+    minLength: PRIVATE_PREFIX.length + 1,
+    maxLength: MAX_CHANNEL_NAME_LENGTH,
+    patterns: [CHANNEL_NAME_PATTERN, new RegExp(`^${PRIVATE_PREFIX}(?!${ENCRYPTED_TOPIC_PREFIX})`)]
+};
 /** Mendix object GUIDs are decimal numbers (kept as strings: they exceed JavaScript's safe integers). */
 export const GUID_PATTERN = /^\d{1,20}$/;
 

@@ -6,4 +6,4 @@
 export * from "./action.js";
 export * from "./channel.js";
 export * from "./payload.js";
-export type * from "./validation.js";
+export * from "./validation.js";

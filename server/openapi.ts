@@ -1,41 +1,111 @@
 /**
- * OpenAPI 3.1 document of the HTTP API, served at `GET /openapi.json`. Patterns and limits come from
- * the shared protocol module and the routes, so the document follows the code; the API tests
- * validate real responses against the schemas declared here.
+ * The OpenAPI 3.0 document of the HTTP API, served at `GET /openapi.json`: OpenAPI 3.0 because Studio Pro's
+ * import of consumed REST services reads OpenAPI 2.0 and 3.0 contracts (not 3.1). Every schema in it is
+ * GENERATED from the zod schemas the routes validate with (./schemas.ts, ./routes/notify.ts, ./routes/auth.ts)
+ * by `z.toJSONSchema(schema, { target: "openapi-3.0" })`, so each rule is written once, in the protocol module
+ * and the schemas built on it. Only the operations around them (paths, statuses, security) are written here.
+ * test/api/openapi.test.ts validates the document with a standard OpenAPI 3.0 validator and real answers
+ * against it.
  */
-import {
-    ACTION_NAME_PATTERN,
-    CHANNEL_NAME_PATTERN,
-    ENTITY_NAME_PATTERN,
-    GUID_PATTERN,
-    MAX_ACTION_LENGTH,
-    MAX_CHANNEL_NAME_LENGTH,
-    MAX_DATA_LENGTH,
-    MAX_PAYLOAD_BYTES,
-    MAX_TOPIC_LENGTH
-} from "../protocol/index.js";
+import { z } from "zod";
+import { MAX_PAYLOAD_BYTES, PRIVATE_CHANNEL_RULE } from "../protocol/index.js";
 import { CORS_ALLOWED_HEADERS } from "./middleware.js";
-import { ERROR_CODES, type ErrorCode } from "./errors.js";
-import { MAX_BATCH_SIZE, MAX_SENDER_LENGTH } from "./routes/notify.js";
+import type { ErrorCode } from "./errors.js";
+import { authRequestSchema, privateChannelSchema } from "./routes/auth.js";
+import { MAX_BATCH_SIZE, batchSchema, notificationSchema } from "./routes/notify.js";
+import {
+    authResponseSchema,
+    batchFailureSchema,
+    errorBodySchema,
+    errorSchema,
+    healthzSchema,
+    keyResponseSchema,
+    notificationPayloadSchema,
+    notifyResponseSchema,
+    readyzSchema,
+    ruleFacets
+} from "./schemas.js";
 import { BATCH_CHUNK_SIZE } from "./trigger.js";
 
 type Schema = Record<string, unknown>;
 
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-const SOCKET_ID = { type: "string", pattern: "^\\d+\\.\\d+$", examples: ["123.456"] };
-const nullable = (schema: Schema): Schema => ({ ...schema, type: [schema.type as string, "null"] });
+export const OPENAPI_VERSION = "3.0.3";
 
-function errorSchema(codes: readonly ErrorCode[]): Schema {
-    return {
-        allOf: [ref("Error")],
-        properties: { error: { properties: { code: { enum: [...codes] } } } }
-    };
+// The channel authorization checks its channel in a refinement (the protocol's validateChannel and
+// validateTopic), which JSON Schema cannot state: its facets come from the same protocol rule.
+z.globalRegistry.add(privateChannelSchema, {
+    ...ruleFacets(PRIVATE_CHANNEL_RULE),
+    description: "`private-` followed by the topic.",
+    example: "private-Sales.Order.281474976710657"
+});
+
+/** What the document's own answer looks like (the part a client relies on). */
+const documentSchema = z.looseObject({
+    openapi: z.string().regex(/^3\.0\.\d+$/),
+    info: z.looseObject({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.unknown())
+});
+
+/**
+ * zod's output made exact for OpenAPI 3.0: without the `$schema` and `$id` keys an OpenAPI Schema Object does not
+ * have, and with `nullable` moved into the branches of an `anyOf` (OpenAPI 3.0.3: `nullable` only takes effect
+ * next to `type`; zod writes it next to the `anyOf` of a nullable union, such as an optional `guid`).
+ */
+function clean(schema: Schema): Schema {
+    const { $schema: _schema, $id: _id, ...rest } = schema;
+    return exactNullable(rest) as Schema;
 }
 
-function errorResponse(description: string, codes: readonly ErrorCode[], headers?: Schema): Schema {
+function exactNullable(node: unknown): unknown {
+    if (Array.isArray(node)) {
+        return node.map(exactNullable);
+    }
+    if (node === null || typeof node !== "object") {
+        return node;
+    }
+    const entries = Object.entries(node as Schema).map(([key, value]) => [
+        key,
+        // `properties` maps names to schemas; `enum`, `required` and `example` hold data, not schemas.
+        key === "enum" || key === "required" || key === "example" ? value : exactNullable(value)
+    ]);
+    const schema = Object.fromEntries(entries) as Schema;
+    if (schema.nullable === true && schema.type === undefined && Array.isArray(schema.anyOf)) {
+        const { nullable: _nullable, anyOf, ...rest } = schema;
+        return { ...rest, anyOf: (anyOf as Schema[]).map(branch => ({ ...branch, nullable: true })) };
+    }
+    return schema;
+}
+
+/** One schema, inline: requests as the server reads them (`input`), answers as it writes them (`output`). */
+function schemaOf(schema: z.ZodType, io: "input" | "output" = "output"): Schema {
+    return clean(z.toJSONSchema(schema, { target: "openapi-3.0", io }) as Schema);
+}
+
+/** Named schemas for `components.schemas`, referring to each other by `$ref`. */
+function components(named: Record<string, z.ZodType>, io: "input" | "output"): Record<string, Schema> {
+    const registry = z.registry<{ id: string }>();
+    for (const [id, schema] of Object.entries(named)) {
+        registry.add(schema, { id });
+    }
+    const { schemas } = z.toJSONSchema(registry, {
+        target: "openapi-3.0",
+        io,
+        uri: id => `#/components/schemas/${id}`
+    }) as { schemas: Record<string, Schema> };
+    return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, clean(schema)]));
+}
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+
+function errorResponse(
+    description: string,
+    codes: readonly ErrorCode[],
+    headers?: Schema,
+    details?: z.ZodType
+): Schema {
     const response: Schema = {
         description,
-        content: { "application/json": { schema: errorSchema(codes) } }
+        content: { "application/json": { schema: schemaOf(errorBodySchema(codes, details)) } }
     };
     if (headers) {
         response.headers = headers;
@@ -55,75 +125,20 @@ const unauthorizedBearer = errorResponse("No or wrong API key.", ["missing_api_k
     "WWW-Authenticate": { schema: { type: "string" } }
 });
 
-const notificationProperties: Schema = {
-    topic: nullable({
-        type: "string",
-        minLength: 1,
-        maxLength: MAX_TOPIC_LENGTH,
-        pattern: CHANNEL_NAME_PATTERN.source,
-        description:
-            "What listeners listen to; the channel is `private-<topic>`. Default per-object topic: `<Module.Entity>.<guid>`. Either `topic`, or `entity` and `guid`.",
-        examples: ["Sales.Order.281474976710657", "Sales.Order.SO-1001"]
-    }),
-    entity: nullable({
-        type: "string",
-        pattern: ENTITY_NAME_PATTERN.source,
-        description: "Entity of the changed object (payload `entity`); with `guid` and no topic gives the topic.",
-        examples: ["Sales.Order"]
-    }),
-    guid: nullable({
-        type: "string",
-        pattern: GUID_PATTERN.source,
-        description: "Mendix object id (payload `guid`).",
-        examples: ["281474976710657"]
-    }),
-    action: {
-        type: "string",
-        minLength: 1,
-        maxLength: MAX_ACTION_LENGTH,
-        pattern: ACTION_NAME_PATTERN.source,
-        not: { pattern: "^(pusher|client-)" },
-        description:
-            "Event name: the widget runs the action with this name. Must not start with `pusher` or `client-`.",
-        examples: ["refresh"]
-    },
-    sender: nullable({
-        type: "string",
-        maxLength: MAX_SENDER_LENGTH,
-        description:
-            "Who caused the change (payload `sender`, default empty); widgets may ignore their own user's notifications."
-    }),
-    changedDate: nullable({
-        type: "string",
-        format: "date-time",
-        description: "ISO 8601 date-time (payload `changedDate`, normalised to UTC); default: now."
-    }),
-    data: nullable({
-        type: "string",
-        maxLength: MAX_DATA_LENGTH,
-        description: "Optional short string passed to the action (payload `data`)."
-    }),
-    socketId: nullable({
-        ...SOCKET_ID,
-        description: "pusher-js socket id that must not receive this notification (the sender's own page)."
-    })
-};
-
 /** Build the document (pure; same answer every time). */
 export function createOpenApiDocument(): Schema {
     return {
-        openapi: "3.1.0",
-        jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
+        openapi: OPENAPI_VERSION,
         info: {
             title: "Notify & Listen companion server",
             version: "1.0.0",
-            summary: "Push a signal from a Mendix microflow to every open page that shows an object.",
             description:
+                "Push a signal from a Mendix microflow to every open page that shows an object. " +
                 "Pusher-compatible key and channel authorization endpoints for the Listen widget, and notify endpoints for the Mendix app. " +
                 'Errors are JSON `{ "error": { "code", "message", "details"? } }`. ' +
                 "With the embedded broker the same port also serves the Pusher protocol 7 WebSocket `/app/<key>` and the Pusher HTTP events API " +
                 "(`POST /apps/<app_id>/events`, `POST /apps/<app_id>/batch_events`), which are Pusher's own APIs and not described here.",
-            license: { name: "Apache-2.0", identifier: "Apache-2.0" }
+            license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" }
         },
         servers: [{ url: "/" }],
         tags: [
@@ -199,7 +214,7 @@ export function createOpenApiDocument(): Schema {
                     operationId: "notify",
                     tags: ["notify"],
                     summary: "Send one notification",
-                    description: `Triggers the action on channel \`private-<topic>\` with payload \`{ entity, guid, changedDate, sender, data? }\` (at most ${MAX_PAYLOAD_BYTES} bytes). Body at most 16 KB.`,
+                    description: `Triggers the action on channel \`private-<topic>\` with payload \`{ entity, guid, changedDate, sender, actionName, data? }\` (at most ${MAX_PAYLOAD_BYTES} bytes; schema NotificationPayload). Body at most 16 KB.`,
                     security: [{ bearerAuth: [] }],
                     requestBody: { required: true, content: { "application/json": { schema: ref("Notification") } } },
                     responses: {
@@ -235,22 +250,12 @@ export function createOpenApiDocument(): Schema {
                         "413": errorResponse("Body or a payload too large.", ["payload_too_large"]),
                         "415": errorResponse("Not JSON.", ["unsupported_media_type"]),
                         "429": rateLimited,
-                        "502": {
-                            description: "A broker call failed; earlier chunks were sent.",
-                            content: {
-                                "application/json": {
-                                    schema: {
-                                        allOf: [errorSchema(["broker_error"])],
-                                        properties: {
-                                            error: {
-                                                required: ["details"],
-                                                properties: { details: ref("BatchFailure") }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        },
+                        "502": errorResponse(
+                            "A broker call failed; earlier chunks were sent.",
+                            ["broker_error"],
+                            undefined,
+                            batchFailureSchema
+                        ),
                         default: internal
                     }
                 }
@@ -262,12 +267,7 @@ export function createOpenApiDocument(): Schema {
                     summary: "Liveness",
                     security: [],
                     responses: {
-                        "200": jsonResponse("The process answers.", {
-                            type: "object",
-                            required: ["status"],
-                            additionalProperties: false,
-                            properties: { status: { const: "ok" } }
-                        })
+                        "200": jsonResponse("The process answers.", schemaOf(healthzSchema))
                     }
                 }
             },
@@ -280,12 +280,7 @@ export function createOpenApiDocument(): Schema {
                         "Embedded broker: accepting connections. Pusher mode: a signed `GET /apps/<id>/channels` answered (cached a few seconds).",
                     security: [],
                     responses: {
-                        "200": jsonResponse("Ready.", {
-                            type: "object",
-                            required: ["status", "broker"],
-                            additionalProperties: false,
-                            properties: { status: { const: "ready" }, broker: { enum: ["embedded", "pusher"] } }
-                        }),
+                        "200": jsonResponse("Ready.", schemaOf(readyzSchema)),
                         "503": errorResponse("Broker unreachable or shutting down.", ["not_ready"]),
                         default: internal
                     }
@@ -298,11 +293,7 @@ export function createOpenApiDocument(): Schema {
                     summary: "This document",
                     security: [],
                     responses: {
-                        "200": jsonResponse("OpenAPI 3.1 document.", {
-                            type: "object",
-                            required: ["openapi", "info", "paths"],
-                            properties: { openapi: { type: "string", pattern: "^3\\.1\\." } }
-                        })
+                        "200": jsonResponse("This OpenAPI 3.0 document.", schemaOf(documentSchema))
                     }
                 }
             }
@@ -328,137 +319,25 @@ export function createOpenApiDocument(): Schema {
                 }
             },
             schemas: {
-                Error: {
-                    type: "object",
-                    required: ["error"],
-                    additionalProperties: false,
-                    properties: {
-                        error: {
-                            type: "object",
-                            required: ["code", "message"],
-                            additionalProperties: false,
-                            properties: {
-                                code: { type: "string", enum: ERROR_CODES },
-                                message: { type: "string", minLength: 1 },
-                                details: {
-                                    description:
-                                        "For invalid_request: an array of `{ path, message }` (zod issues); otherwise an object."
-                                }
-                            }
-                        }
-                    }
-                },
-                KeyResponse: {
-                    type: "object",
-                    required: ["key", "cluster"],
-                    additionalProperties: false,
-                    properties: {
-                        key: { type: "string", minLength: 1 },
-                        cluster: { type: "string", minLength: 1, description: "`local` when not Pusher Channels." },
-                        wsHost: { type: "string", minLength: 1 },
-                        wsPort: { type: "integer", minimum: 1, maximum: 65535 },
-                        forceTLS: { type: "boolean" }
-                    }
-                },
-                AuthRequest: {
-                    type: "object",
-                    required: ["socket_id", "channel_name"],
-                    properties: {
-                        socket_id: SOCKET_ID,
-                        channel_name: {
-                            type: "string",
-                            maxLength: MAX_CHANNEL_NAME_LENGTH,
-                            pattern: `^private-${CHANNEL_NAME_PATTERN.source.slice(1)}`,
-                            examples: ["private-Sales.Order.281474976710657"]
-                        }
-                    }
-                },
-                AuthResponse: {
-                    type: "object",
-                    required: ["auth"],
-                    additionalProperties: false,
-                    properties: {
-                        auth: {
-                            type: "string",
-                            pattern: "^[^:]+:[0-9a-f]{64}$",
-                            description: "`<key>:<hex HMAC-SHA256>`"
-                        }
-                    }
-                },
-                Notification: {
-                    type: "object",
-                    required: ["action"],
-                    additionalProperties: false,
-                    properties: notificationProperties,
-                    anyOf: [
-                        { required: ["topic"], properties: { topic: { type: "string" } } },
-                        {
-                            required: ["entity", "guid"],
-                            properties: { entity: { type: "string" }, guid: { type: "string" } }
-                        }
-                    ]
-                },
-                NotificationBatch: {
-                    type: "object",
-                    required: ["notifications"],
-                    additionalProperties: false,
-                    properties: {
-                        notifications: {
-                            type: "array",
-                            minItems: 1,
-                            maxItems: MAX_BATCH_SIZE,
-                            items: ref("Notification")
-                        }
-                    }
-                },
-                NotifyResponse: {
-                    type: "object",
-                    required: ["triggered", "channels"],
-                    additionalProperties: false,
-                    properties: {
-                        triggered: { type: "integer", minimum: 0 },
-                        channels: {
-                            type: "array",
-                            uniqueItems: true,
-                            items: { type: "string", pattern: "^private-" }
-                        }
-                    }
-                },
-                BatchFailure: {
-                    type: "object",
-                    required: ["triggered", "failed"],
-                    properties: {
-                        triggered: {
-                            type: "integer",
-                            minimum: 0,
-                            description: "Notifications sent before the failure."
-                        },
-                        failed: {
-                            type: "array",
-                            items: { type: "integer", minimum: 0 },
-                            description: "Indexes of the notifications not sent."
-                        },
-                        reason: { type: "string" },
-                        attempts: {
-                            type: "integer",
-                            minimum: 1,
-                            description: "Attempts made for the failed broker call (bounded retries with backoff)."
-                        }
-                    }
-                },
-                NotificationPayload: {
-                    description: "What listeners receive as the event data (JSON).",
-                    type: "object",
-                    required: ["entity", "guid", "changedDate", "sender"],
-                    additionalProperties: false,
-                    properties: {
-                        entity: { type: "string" },
-                        guid: { type: "string" },
-                        changedDate: { type: "string", format: "date-time" },
-                        sender: { type: "string" },
-                        data: { type: "string", maxLength: MAX_DATA_LENGTH }
-                    }
-                }
+                ...components(
+                    {
+                        AuthRequest: authRequestSchema,
+                        Notification: notificationSchema,
+                        NotificationBatch: batchSchema
+                    },
+                    "input"
+                ),
+                ...components(
+                    {
+                        Error: errorSchema,
+                        KeyResponse: keyResponseSchema,
+                        AuthResponse: authResponseSchema,
+                        NotifyResponse: notifyResponseSchema,
+                        BatchFailure: batchFailureSchema,
+                        NotificationPayload: notificationPayloadSchema
+                    },
+                    "output"
+                )
             }
         }
     };

@@ -54,9 +54,20 @@ export function check(values: ListenPreviewProps): Problem[] {
                 "Add at least one action: the Listen widget runs it when a notification with its action name arrives."
         });
     }
-    for (const problem of actionListProblems(actions.map(action => action.actionName ?? ""))) {
+    const names = actions.map(action => action.actionName ?? "");
+    for (const problem of actionListProblems(names)) {
         problems.push({ property: `actions/${problem.index + 1}/actionName`, message: problem.message });
     }
+    names.forEach((name, index) => {
+        // Valid for Pusher, but the microflow must then send the same spaces: almost always a typing slip.
+        if (name.trim() !== name && name.length > 0) {
+            problems.push({
+                property: `actions/${index + 1}/actionName`,
+                severity: "warning",
+                message: `The action name "${name}" starts or ends with a space; it only matches a notification whose action has exactly the same spaces.`
+            });
+        }
+    });
     const topic = literalTopic(values.topic ?? "");
     if (topic !== undefined) {
         const invalid = validateTopic(topic);

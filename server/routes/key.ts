@@ -3,14 +3,9 @@
  */
 import { Router, type Request } from "express";
 import type { ServerContext } from "../context.js";
+import type { KeyResponse } from "../schemas.js";
 
-export interface KeyResponse {
-    key: string;
-    cluster: string;
-    wsHost?: string;
-    wsPort?: number;
-    forceTLS?: boolean;
-}
+export type { KeyResponse };
 
 /** Host and port the browser used (honouring X-Forwarded-Host/Proto per `trust proxy`). */
 function requestEndpoint(req: Request): { host: string; port: number; tls: boolean } {

@@ -39,23 +39,47 @@ describe("Listen.editorConfig check()", () => {
         ]);
     });
 
-    it("reports empty, invalid and duplicate action names on the action's own property", () => {
+    it("reports empty, reserved, over-long and duplicate action names on the action's own property", () => {
         const problems = check(
             values({
                 actions: [
                     { actionName: "refresh", action: {} },
                     { actionName: "", action: {} },
-                    { actionName: "two words", action: null },
+                    { actionName: "pusher:subscribe", action: null },
                     { actionName: "client-x", action: null },
+                    { actionName: "x".repeat(201), action: null },
                     { actionName: "refresh", action: null }
                 ]
             })
         );
         expect(problems).toEqual([
             { property: "actions/2/actionName", message: "The action name is empty." },
-            { property: "actions/3/actionName", message: expect.stringMatching(/characters that are not allowed/) },
-            { property: "actions/4/actionName", message: expect.stringMatching(/reserved prefix/) },
-            { property: "actions/5/actionName", message: expect.stringMatching(/"refresh" is used more than once/) }
+            { property: "actions/3/actionName", message: expect.stringMatching(/starts with "pusher:", a reserved/) },
+            { property: "actions/4/actionName", message: expect.stringMatching(/starts with "client-", a reserved/) },
+            { property: "actions/5/actionName", message: expect.stringMatching(/201 characters long; at most 200/) },
+            { property: "actions/6/actionName", message: expect.stringMatching(/"refresh" is used more than once/) }
+        ]);
+    });
+
+    it("accepts the action names Pusher and the old modules accept: spaces, any character", () => {
+        const names = [
+            "Refresh order",
+            "Auftrag geändert",
+            'order/42 "shipped"',
+            "pusherUpdate",
+            "client_x",
+            "x".repeat(200)
+        ];
+        expect(check(values({ actions: names.map(actionName => ({ actionName, action: {} })) }))).toEqual([]);
+    });
+
+    it("warns (does not refuse) an action name that starts or ends with a space", () => {
+        expect(check(values({ actions: [{ actionName: "refresh ", action: {} }] }))).toEqual([
+            {
+                property: "actions/1/actionName",
+                severity: "warning",
+                message: expect.stringMatching(/"refresh " starts or ends with a space/)
+            }
         ]);
     });
 

@@ -49,11 +49,13 @@ interface Slot {
     settleTimer?: ReturnType<typeof setTimeout>;
 }
 
-/** Action variables from a payload; `changedDate` becomes a Date (undefined when missing or not a date). */
+/**
+ * Action variables from a payload. `changedDate` becomes a Date from either historic form (ISO 8601, or epoch
+ * milliseconds as the Mendix 7 Java action sends it); undefined when missing or not a date.
+ */
 export function toActionArgs(raw: unknown): ListenActionArgs {
     const payload = parsePayload(raw);
-    const date = new Date(payload.changedDate ?? NaN);
-    return { sender: payload.sender, changedDate: isNaN(date.getTime()) ? undefined : date, data: payload.data };
+    return { sender: payload.sender, changedDate: payload.changedDate, data: payload.data };
 }
 
 export interface Dispatcher {

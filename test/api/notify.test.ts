@@ -16,6 +16,9 @@ import {
 const GUID = "281474976710657";
 const TOPIC = `Sales.Order.${GUID}`;
 const CHANNEL = `private-${TOPIC}`;
+/** What the Mendix 7 Java Notify action sends (pusher-http-java), verbatim. */
+const HISTORIC_PAYLOAD =
+    '{"changedDate":"1764583200000","sender":"MxAdmin","guid":"281474976710657","entity":"Sales.Order","actionName":"refresh"}';
 
 describe("notify with the embedded broker and a real pusher-js listener", () => {
     let server: TestServer;
@@ -78,9 +81,57 @@ describe("notify with the embedded broker and a real pusher-js listener", () => 
                 guid: GUID,
                 changedDate: "2026-11-24T10:00:00.000Z",
                 sender: "john",
+                actionName: "refresh",
                 data: "hello ✓"
             }
         });
+    });
+
+    it("the Mendix 7 Java Notify payload, verbatim, is a valid notification: epoch-ms changedDate, actionName", async () => {
+        const { status, body } = await answer(postJson(`${server.url}/rest/pusher/notify`, HISTORIC_PAYLOAD, BEARER));
+        expect(status).toBe(200);
+        expect(body).toEqual({ triggered: 1, channels: [CHANNEL] });
+        await waitFor(() => received.length === 1, 3000, "the event");
+        expect(received[0]).toEqual({
+            action: "refresh",
+            data: {
+                entity: "Sales.Order",
+                guid: GUID,
+                changedDate: "2025-12-01T10:00:00.000Z",
+                sender: "MxAdmin",
+                actionName: "refresh"
+            }
+        });
+    });
+
+    it("the Mendix 7 payload through the Pusher HTTP API (the pusher SDK, like pusher-http-java) arrives verbatim", async () => {
+        const response = await server.running.pusher.trigger(CHANNEL, "refresh", HISTORIC_PAYLOAD);
+        expect(response.status).toBe(200);
+        await waitFor(() => received.length === 1, 3000, "the event");
+        expect(received[0]).toEqual({ action: "refresh", data: JSON.parse(HISTORIC_PAYLOAD) });
+    });
+
+    it("takes action names with spaces ('Refresh order'), epoch milliseconds as a number, an exact numeric guid", async () => {
+        const { status } = await answer(
+            postJson(
+                `${server.url}/rest/pusher/notify/batch`,
+                {
+                    notifications: [
+                        { topic: TOPIC, action: "Refresh order", changedDate: "2026-11-24T10:00:00.000Z" },
+                        { entity: "Sales.Order", guid: 281474976710657, action: "refresh", changedDate: 1764583200000 },
+                        JSON.parse(HISTORIC_PAYLOAD)
+                    ]
+                },
+                BEARER
+            )
+        );
+        expect(status).toBe(200);
+        await waitFor(() => received.length === 3, 3000, "three events");
+        expect(received.map(event => event.action)).toEqual(["Refresh order", "refresh", "refresh"]);
+        const payloads = received.map(event => event.data as Record<string, string>);
+        expect(payloads[0]).toMatchObject({ actionName: "Refresh order", changedDate: "2026-11-24T10:00:00.000Z" });
+        expect(payloads[1]).toMatchObject({ guid: GUID, changedDate: "2025-12-01T10:00:00.000Z" });
+        expect(payloads[2]).toMatchObject({ sender: "MxAdmin", changedDate: "2025-12-01T10:00:00.000Z" });
     });
 
     it("topic only: entity and guid derived from Module.Entity.guid, sender empty, changedDate now, no data", async () => {
@@ -93,7 +144,8 @@ describe("notify with the embedded broker and a real pusher-js listener", () => 
         await waitFor(() => received.length === 1, 3000, "the event");
         const payload = received[0].data as Record<string, string>;
         expect(received[0].action).toBe("reload");
-        expect(Object.keys(payload).sort()).toEqual(["changedDate", "entity", "guid", "sender"]);
+        expect(Object.keys(payload).sort()).toEqual(["actionName", "changedDate", "entity", "guid", "sender"]);
+        expect(payload.actionName).toBe("reload");
         expect(payload).toMatchObject({ entity: "Sales.Order", guid: GUID, sender: "" });
         const changed = Date.parse(payload.changedDate);
         expect(changed).toBeGreaterThanOrEqual(before - 5);
@@ -305,18 +357,24 @@ describe("notify input errors", () => {
     });
 
     it.each([
-        ["no action", { topic: TOPIC }, "action", /must be a string/],
+        ["no action", { topic: TOPIC }, "action", /is required: the action name/],
         ["empty action", { topic: TOPIC, action: "" }, "action", /empty/],
-        ["reserved action", { topic: TOPIC, action: "pusher_internal" }, "action", /reserved prefix/],
+        ["reserved action", { topic: TOPIC, action: "pusher_internal:x" }, "action", /reserved prefix/],
         ["client- action", { topic: TOPIC, action: "client-x" }, "action", /reserved prefix/],
-        ["action with a space", { topic: TOPIC, action: "re fresh" }, "action", /not allowed/],
+        ["action of 201 characters", { topic: TOPIC, action: "x".repeat(201) }, "action", /at most 200/],
         ["numeric action", { topic: TOPIC, action: 42 }, "action", /must be a string/],
+        ["action and actionName differ", { topic: TOPIC, action: "a", actionName: "b" }, "actionName", /differs/],
         ["no topic, entity or guid", { action: "refresh" }, "topic", /send a topic, or entity and guid/],
         ["entity without guid", { entity: "Sales.Order", action: "refresh" }, "guid", /is required with entity/],
         ["guid without entity", { guid: GUID, action: "refresh" }, "entity", /is required with guid/],
         ["entity without module", { entity: "Order", guid: GUID, action: "refresh" }, "entity", /like Sales.Order/],
         ["non-numeric guid", { entity: "Sales.Order", guid: "abc", action: "refresh" }, "guid", /digits only/],
-        ["numeric guid", { entity: "Sales.Order", guid: 1, action: "refresh" }, "guid", /must be a string/],
+        [
+            "guid as a JSON number JSON has rounded",
+            '{"entity":"Sales.Order","guid":36310271995674113,"action":"refresh"}',
+            "guid",
+            /lost digits: send the guid as a string of digits/
+        ],
         ["topic with a space", { topic: "a b", action: "refresh" }, "topic", /not allowed/],
         ["topic of 157 characters", { topic: "x".repeat(157), action: "refresh" }, "topic", /at most 156/],
         ["bad changedDate", { topic: TOPIC, action: "refresh", changedDate: "yesterday" }, "changedDate", /ISO 8601/],
@@ -459,7 +517,8 @@ describe("notify through a Pusher-compatible host (fake Pusher HTTP API)", () =>
                 entity: "Sales.Order",
                 guid: GUID,
                 changedDate: "2026-01-02T03:04:05.000Z",
-                sender: "ann"
+                sender: "ann",
+                actionName: "refresh"
             })
         });
     });

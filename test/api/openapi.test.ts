@@ -1,12 +1,18 @@
 /**
- * The OpenAPI document against the code: it must be a sound OpenAPI 3.1 document, and REAL answers of
- * every documented operation and status must validate against the schemas it declares (and every
- * documented status must be produced here), so code and document cannot drift apart silently.
+ * The OpenAPI document against the code: it must be a valid OpenAPI 3.0 document (Studio Pro imports 2.0 and
+ * 3.0, not 3.1) by a standard validator, generated from the routes' own zod schemas, and REAL answers of every
+ * documented operation and status must validate against the schemas it declares (and every documented status
+ * must be produced here), so code and document cannot drift apart silently.
  */
-import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
+import SwaggerParser from "@apidevtools/swagger-parser";
+import Ajv, { type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
+import { z } from "zod";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOpenApiDocument } from "../../server/openapi";
+import { batchSchema, notificationSchema } from "../../server/routes/notify";
+import { keyResponseSchema, notificationPayloadSchema, notifyResponseSchema } from "../../server/schemas";
 import { startFakeAccess, type FakeAccess } from "./fake-access";
 import { startFakePusher, type FakePusher } from "./fake-pusher";
 import { BEARER, answer, connectListener, postJson, startServer, type JsonBody, type TestServer } from "./helpers";
@@ -15,13 +21,16 @@ type Doc = JsonBody;
 const METHODS = ["get", "post", "put", "patch", "delete", "options", "head"] as const;
 const ORIGIN = "https://app.example.com";
 const TOPIC = "Sales.Order.281474976710657";
+/** What the Mendix 7 Java Notify action sends, verbatim. */
+const HISTORIC_PAYLOAD =
+    '{"changedDate":"1764583200000","sender":"MxAdmin","guid":"281474976710657","entity":"Sales.Order","actionName":"refresh"}';
 
-/** JSON Schema 2020-12 keywords (plus OpenAPI's annotations) allowed in the document's schemas. */
+/** The keywords of an OpenAPI 3.0 Schema Object (a subset of JSON Schema draft 5, plus OpenAPI's own). */
 const SCHEMA_KEYWORDS = new Set([
     "$ref",
     "type",
+    "nullable",
     "enum",
-    "const",
     "properties",
     "required",
     "additionalProperties",
@@ -40,7 +49,8 @@ const SCHEMA_KEYWORDS = new Set([
     "oneOf",
     "not",
     "description",
-    "examples",
+    "example",
+    "default",
     "title"
 ]);
 
@@ -259,9 +269,40 @@ describe("GET /openapi.json", () => {
         );
     });
 
-    it("is an OpenAPI 3.1 document with the required structure", () => {
-        expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
-        expect(doc.jsonSchemaDialect).toBe("https://json-schema.org/draft/2020-12/schema");
+    it("is a valid OpenAPI 3.0 document by a standard validator (schema and semantics)", async () => {
+        expect(doc.openapi).toMatch(/^3\.0\.\d+$/);
+        // @apidevtools/swagger-parser: the official OpenAPI 3.0 JSON Schema, then $refs, paths, ids, parameters.
+        await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toMatchObject({ openapi: doc.openapi });
+        // ... and it notices a 3.1-only construct: the validator is not a rubber stamp.
+        const broken = structuredClone(doc);
+        broken.components.schemas.NotifyResponse.properties.triggered.type = ["integer", "null"];
+        await expect(SwaggerParser.validate(broken)).rejects.toThrow();
+    });
+
+    it("generates its request and answer schemas from the zod schemas the routes validate with", () => {
+        const generated = (schema: z.ZodType, io: "input" | "output") =>
+            JSON.parse(JSON.stringify(z.toJSONSchema(schema, { target: "openapi-3.0", io })));
+        const { schemas } = doc.components;
+        expect(schemas.KeyResponse).toEqual(generated(keyResponseSchema, "output"));
+        expect(schemas.NotifyResponse).toEqual(generated(notifyResponseSchema, "output"));
+        expect(schemas.NotificationPayload).toEqual(generated(notificationPayloadSchema, "output"));
+        const { $schema: _ignored, ...notification } = generated(notificationSchema, "input");
+        // The one change to zod's output: `nullable` goes next to `type` (OpenAPI 3.0.3), into the anyOf branches.
+        for (const name of ["guid", "changedDate"]) {
+            const { nullable, anyOf, ...rest } = notification.properties[name];
+            expect(nullable).toBe(true);
+            notification.properties[name] = { ...rest, anyOf: anyOf.map((branch: Doc) => ({ ...branch, nullable })) };
+        }
+        expect(schemas.Notification).toEqual(notification);
+        expect(schemas.NotificationBatch.properties.notifications.items).toEqual({
+            $ref: "#/components/schemas/Notification"
+        });
+        expect(generated(batchSchema, "input").properties.notifications.maxItems).toBe(
+            schemas.NotificationBatch.properties.notifications.maxItems
+        );
+    });
+
+    it("has the required structure", () => {
         expect(doc.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
         expect(Object.keys(doc.paths).sort()).toEqual(
             [
@@ -297,13 +338,14 @@ describe("GET /openapi.json", () => {
         expect(new Set(operationIds).size).toBe(operationIds.length);
     });
 
-    it("uses only JSON Schema 2020-12 keywords, and every $ref resolves", () => {
+    it("uses only OpenAPI 3.0 Schema Object keywords (no 3.1 const, examples, type lists), and every $ref resolves", () => {
         const problems: string[] = [];
         for (const [pointer, schema] of allSchemas(doc)) {
             walkSchemas(schema, pointer, (node, at) => {
                 for (const key of Object.keys(node)) {
                     if (!SCHEMA_KEYWORDS.has(key)) problems.push(`${at}: unknown keyword ${key}`);
                 }
+                if (Array.isArray(node.type)) problems.push(`${at}: a list of types is OpenAPI 3.1`);
                 if (typeof node.$ref === "string" && resolvePointer(doc, node.$ref) === undefined) {
                     problems.push(`${at}: unresolved ${node.$ref}`);
                 }
@@ -314,11 +356,12 @@ describe("GET /openapi.json", () => {
 });
 
 describe("real answers validate against the declared response schemas", () => {
-    let ajv: Ajv2020;
+    let ajv: Ajv;
     const compiled = new Map<string, ValidateFunction>();
 
     beforeAll(() => {
-        ajv = new Ajv2020({ strict: false, allErrors: true });
+        // Ajv reads OpenAPI 3.0's `nullable`; `example` is an annotation (strict: false).
+        ajv = new Ajv({ strict: false, allErrors: true });
         addFormats(ajv);
         ajv.addSchema({ ...doc, $id: "urn:notifylisten:openapi" });
     });
@@ -397,31 +440,89 @@ describe("real answers validate against the declared response schemas", () => {
         const notification = validator("#/components/schemas/Notification");
         const accepted = [
             { topic: TOPIC, action: "refresh" },
+            { topic: TOPIC, action: "Refresh order" },
             { entity: "Sales.Order", guid: "1", action: "refresh", sender: "john", data: "x", socketId: "1.2" },
-            { topic: "Custom.Topic", action: "a", changedDate: "2026-11-24T10:00:00.000Z", sender: null, data: null }
+            { topic: "Custom.Topic", action: "a", changedDate: "2026-11-24T10:00:00.000Z", sender: null, data: null },
+            // The Mendix 7 Java Notify payload, verbatim.
+            JSON.parse(HISTORIC_PAYLOAD),
+            { entity: "Sales.Order", guid: 281474976710657, action: "refresh", changedDate: 1764583200000 }
         ];
         const refused = [
             { action: "refresh" },
             { entity: "Sales.Order", action: "refresh" },
             { topic: TOPIC },
-            { topic: TOPIC, action: "pusher_x" },
+            { topic: TOPIC, action: "pusher:x" },
+            { topic: TOPIC, action: "pusher_internal:x" },
             { topic: TOPIC, action: "client-x" },
+            { topic: TOPIC, action: "" },
             { topic: "a b", action: "refresh" },
             { topic: TOPIC, action: "refresh", extra: 1 },
             { topic: TOPIC, action: "refresh", socketId: "1.1:private-x" },
-            { topic: TOPIC, action: "refresh", changedDate: "yesterday" }
+            { topic: TOPIC, action: "refresh", changedDate: "yesterday" },
+            { topic: TOPIC, action: "refresh", changedDate: -1 },
+            { entity: "Sales.Order", guid: 2 ** 53, action: "refresh" }
         ];
         for (const body of accepted) {
             expect(notification(body), `${JSON.stringify(body)}: ${ajv.errorsText(notification.errors)}`).toBe(true);
+            expect(notificationSchema.safeParse(body).success, JSON.stringify(body)).toBe(true);
         }
         for (const body of refused) {
             expect(notification(body), JSON.stringify(body)).toBe(false);
+            expect(notificationSchema.safeParse(body).success, JSON.stringify(body)).toBe(false);
         }
+    });
+
+    it("the Notification schema gives the server's verdict on generated notifications", () => {
+        const notification = validator("#/components/schemas/Notification");
+        const pick = <T>(...values: T[]) => fc.constantFrom(...values);
+        const body = fc.record(
+            {
+                topic: pick<unknown>(
+                    TOPIC,
+                    "Sales.Order.number.42",
+                    "a b",
+                    "encrypted-x",
+                    "",
+                    null,
+                    1,
+                    "t".repeat(157)
+                ),
+                entity: pick<unknown>("Sales.Order", "Sales", "1Sales.Order", null, 5),
+                guid: pick<unknown>("281474976710657", "1a", 281474976710657, 2 ** 53, -1, 1.5, null),
+                action: pick<unknown>("refresh", "Refresh order", "pusher:x", "pusherx", "client-x", "", null, 7),
+                sender: pick<unknown>("john", "s".repeat(201), null, 3),
+                changedDate: pick<unknown>(
+                    "2026-11-24T10:00:00.000Z",
+                    "2026-11-24T11:00:00+01:00",
+                    "1764583200000",
+                    1764583200000,
+                    "2026-11-24",
+                    "yesterday",
+                    -1,
+                    1.5,
+                    null
+                ),
+                data: pick<unknown>("x", "d".repeat(8001), null, false),
+                socketId: pick<unknown>("1.2", "1.1:x", null),
+                other: pick<unknown>(1)
+            },
+            { requiredKeys: [] }
+        );
+        fc.assert(
+            fc.property(body, value => {
+                expect(notification(value), JSON.stringify(value)).toBe(notificationSchema.safeParse(value).success);
+            }),
+            { numRuns: 3_000 }
+        );
+    });
+
+    it("channel authorization and batch schemas refuse what the server refuses", () => {
         const auth = validator("#/components/schemas/AuthRequest");
         expect(auth({ socket_id: "1.1", channel_name: `private-${TOPIC}` })).toBe(true);
         expect(auth({ socket_id: "1.1:private-x", channel_name: `private-${TOPIC}` })).toBe(false);
         expect(auth({ socket_id: "1.1", channel_name: TOPIC })).toBe(false);
         const batch = validator("#/components/schemas/NotificationBatch");
+        const accepted = [{ topic: TOPIC, action: "refresh" }, JSON.parse(HISTORIC_PAYLOAD)];
         expect(batch({ notifications: accepted })).toBe(true);
         expect(batch({ notifications: [] })).toBe(false);
         expect(batch({ notifications: Array(101).fill(accepted[0]) })).toBe(false);

@@ -175,7 +175,10 @@ beforeAll(async () => {
                         const ok =
                             payload !== null &&
                             typeof payload === "object" &&
-                            ["entity", "guid", "changedDate", "sender"].every(k => typeof payload[k] === "string") &&
+                            ["entity", "guid", "changedDate", "sender", "actionName"].every(
+                                k => typeof payload[k] === "string"
+                            ) &&
+                            payload.actionName === event &&
                             !Number.isNaN(Date.parse(payload.changedDate as string));
                         if (!ok) {
                             malformedPayloads.push(JSON.stringify(data).slice(0, 200));

@@ -4,15 +4,17 @@ import { actionListError, actionListProblems } from "../actions";
 import { previewCaption } from "../preview";
 
 describe("actionListProblems", () => {
-    it("accepts distinct valid names", () => {
-        expect(actionListProblems(["refresh", "reload", "order.changed"])).toEqual([]);
+    it("accepts distinct valid names, spaces and any character included (Pusher's event-name rules)", () => {
+        expect(
+            actionListProblems(["refresh", "reload", "order.changed", "Refresh order", "Bestellung ändern"])
+        ).toEqual([]);
     });
 
-    it("reports empty, invalid, reserved and duplicate names with their position", () => {
-        expect(actionListProblems(["refresh", "", "bad name", "pusher:subscribe", "refresh"])).toEqual([
+    it("reports empty, reserved and duplicate names with their position", () => {
+        expect(actionListProblems(["refresh", "", "pusher_internal:x", "pusher:subscribe", "refresh"])).toEqual([
             { index: 1, message: "The action name is empty." },
-            { index: 2, message: expect.stringMatching(/characters that are not allowed/) },
-            { index: 3, message: expect.stringMatching(/characters that are not allowed|reserved prefix/) },
+            { index: 2, message: expect.stringMatching(/starts with "pusher_internal:", a reserved prefix/) },
+            { index: 3, message: expect.stringMatching(/starts with "pusher:", a reserved prefix/) },
             { index: 4, message: expect.stringMatching(/"refresh" is used more than once/) }
         ]);
     });

@@ -39,6 +39,17 @@ describe("toActionArgs", () => {
         expect(args).toEqual({ sender: undefined, changedDate: undefined, data: undefined });
     });
 
+    it("reads the Mendix 7 Java Notify payload verbatim: changedDate in epoch milliseconds as digits", () => {
+        const historic =
+            '{"changedDate":"1764583200000","sender":"MxAdmin","guid":"281474976710657","entity":"Sales.Order","actionName":"refresh"}';
+        for (const raw of [historic, JSON.parse(historic) as unknown]) {
+            const args = toActionArgs(raw);
+            expect(args).toEqual({ sender: "MxAdmin", changedDate: new Date(1764583200000), data: undefined });
+            expect(args.changedDate?.toISOString()).toBe("2025-12-01T10:00:00.000Z");
+        }
+        expect(toActionArgs({ changedDate: 1764583200000 }).changedDate).toEqual(new Date(1764583200000));
+    });
+
     it("reads payloads that arrive as JSON strings", () => {
         expect(toActionArgs(JSON.stringify(payload)).sender).toBe("john");
     });

@@ -1,0 +1,231 @@
+/**
+ * The zod schemas of the HTTP API, built on the wire rules of ../protocol: the notify routes validate with the
+ * request parts, the routes type their answers with the response parts, and ./openapi.ts turns all of them into
+ * the OpenAPI 3.0 document (`z.toJSONSchema`, target `openapi-3.0`). So every rule is written once: in the
+ * protocol module (constants, facets, messages), used here, stated in the document.
+ */
+import { z } from "zod";
+import {
+    ACTION_RULE,
+    ENTITY_NAME_PATTERN,
+    EPOCH_MS_PATTERN,
+    GUID_PATTERN,
+    MAX_DATA_LENGTH,
+    MAX_EPOCH_MS,
+    TOPIC_RULE,
+    parseChangedDate,
+    validateAction,
+    validateTopic,
+    type TextRule,
+    type ValidationError
+} from "../protocol/index.js";
+import { ERROR_CODES, type ErrorCode } from "./errors.js";
+import { SOCKET_ID_PATTERN } from "./routes/auth.js";
+
+/** Longest `sender` of a notification. */
+export const MAX_SENDER_LENGTH = 200;
+/** Most notifications in one `notify/batch` request. */
+export const MAX_BATCH_SIZE = 100;
+
+/** Optional field; `null` (what Mendix export mappings send for empty values) counts as absent. */
+export const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform(value => value ?? undefined);
+
+const text = (what: string) => z.string({ error: `${what} must be a string` });
+
+/**
+ * A string that follows a protocol rule: one zod check per facet of `rule` (so the OpenAPI document states
+ * them), each answering with the protocol's own message for the value, the first failing facet only; then the
+ * protocol's `validate` itself, which decides.
+ */
+export function ruledString(what: string, rule: TextRule, validate: (value: string) => ValidationError) {
+    const error = (issue: { input?: unknown }) =>
+        validate(String(issue.input)) ?? `${what} does not follow the ${what} rules`;
+    let schema = text(what).min(rule.minLength, { error, abort: true }).max(rule.maxLength, { error, abort: true });
+    for (const pattern of rule.patterns) {
+        schema = schema.regex(pattern, { error, abort: true });
+    }
+    // zod (like JSON Schema) counts characters by code point; Pusher and the protocol count UTF-16 units, so an
+    // emoji counts twice there. The protocol's own check has the last word.
+    return schema.superRefine((value, issues) => {
+        const problem = validate(value);
+        if (problem !== null) {
+            issues.addIssue({ code: "custom", message: problem });
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Request fields
+
+export const topicSchema = ruledString("topic", TOPIC_RULE, validateTopic).meta({
+    description:
+        "What listeners listen to; the channel is `private-<topic>`. Letters, digits and `_ - = @ , . ;`, at most 156 characters. Default per-object topic: `<Module.Entity>.<guid>`. Send either `topic`, or `entity` and `guid`.",
+    example: "Sales.Order.number.42"
+});
+
+export const actionSchema = ruledString("action", ACTION_RULE, validateAction).meta({
+    description:
+        "The event name: every listening widget runs the action with this Action name. Pusher's event-name rules: 1 to 200 characters of any text (spaces included), not starting with `pusher:`, `pusher_internal:` or `client-`.",
+    example: "Refresh order"
+});
+
+export const entitySchema = text("entity")
+    .regex(ENTITY_NAME_PATTERN, { error: "must be an entity name like Sales.Order" })
+    .meta({
+        description:
+            "Entity of the changed object (payload `entity`); with `guid` and no `topic` it gives the topic `<entity>.<guid>`.",
+        example: "Sales.Order"
+    });
+
+const GUID_NUMBER_MESSAGE =
+    "is a JSON number that is not an exact whole number from 0 to 9007199254740991 (JavaScript's largest exact integer). Mendix object ids are often larger, and a larger JSON number has already lost digits: send the guid as a string of digits";
+
+export const guidSchema = z
+    .union(
+        [
+            z.string().regex(GUID_PATTERN, { error: "must be a Mendix object id (digits only)" }),
+            // z.int() is a safe integer: at most 9007199254740991.
+            z.int({ error: GUID_NUMBER_MESSAGE, abort: true }).min(0, { error: GUID_NUMBER_MESSAGE })
+        ],
+        {
+            error: issue =>
+                typeof issue.input === "number" ? GUID_NUMBER_MESSAGE : "must be a Mendix object id: a string of digits"
+        }
+    )
+    .transform(String)
+    .meta({
+        description:
+            "Mendix object id (payload `guid`), as a string of digits. A JSON number is accepted only while it is exact (at most 9007199254740991); larger ids must be strings, or they would be rounded.",
+        example: "281474976710657"
+    });
+
+const CHANGED_DATE_MESSAGE =
+    "must be an ISO 8601 date-time like 2026-11-24T10:00:00.000Z, or epoch milliseconds (a number or a string of digits, like the Mendix 7 Java Notify action sends)";
+
+export const changedDateSchema = z
+    .union(
+        [
+            z.iso.datetime({ offset: true, error: CHANGED_DATE_MESSAGE }),
+            z.string().regex(EPOCH_MS_PATTERN, { error: CHANGED_DATE_MESSAGE }),
+            z
+                .int({ error: CHANGED_DATE_MESSAGE, abort: true })
+                .min(0, { error: CHANGED_DATE_MESSAGE, abort: true })
+                .max(MAX_EPOCH_MS, { error: CHANGED_DATE_MESSAGE })
+        ],
+        { error: CHANGED_DATE_MESSAGE }
+    )
+    .transform(value => (parseChangedDate(value) as Date).toISOString())
+    .meta({
+        description:
+            'When the object changed (payload `changedDate`, sent as ISO 8601 in UTC). Either an ISO 8601 date-time, or epoch milliseconds as a number or a string of digits (the Mendix 7 Java Notify action sends `"1764583200000"`). Default: now.',
+        example: "2026-11-24T10:00:00.000Z"
+    });
+
+export const senderSchema = text("sender")
+    .max(MAX_SENDER_LENGTH, { error: `must be at most ${MAX_SENDER_LENGTH} characters` })
+    .meta({
+        description:
+            "Who caused the change (payload `sender`, default empty); widgets may ignore their own user's notifications.",
+        example: "john"
+    });
+
+export const dataSchema = text("data")
+    .max(MAX_DATA_LENGTH, { error: `must be at most ${MAX_DATA_LENGTH} characters` })
+    .meta({ description: "Optional short text passed to the action (payload `data`).", example: "status=Shipped" });
+
+export const socketIdSchema = text("socketId")
+    .regex(SOCKET_ID_PATTERN, { error: 'must look like "1234.5678" (digits, a dot, digits)' })
+    .meta({
+        description: "pusher-js socket id that must not receive this notification (the sender's own page).",
+        example: "123.456"
+    });
+
+/**
+ * A protocol rule's facets in JSON Schema words, for a schema whose checks zod cannot state (a `superRefine`
+ * that calls the protocol's `validate*` function, as the channel authorization's does).
+ */
+export function ruleFacets(rule: TextRule): Record<string, unknown> {
+    const [first, ...more] = rule.patterns;
+    return {
+        minLength: rule.minLength,
+        maxLength: rule.maxLength,
+        ...(first === undefined ? {} : { pattern: first.source }),
+        ...(more.length === 0 ? {} : { allOf: more.map(pattern => ({ pattern: pattern.source })) })
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Answers
+
+export const keyResponseSchema = z.strictObject({
+    key: z.string().min(1).meta({ description: "The broker's public app key." }),
+    cluster: z.string().min(1).meta({
+        description: "The Pusher Channels cluster; `local` when the broker is not Pusher Channels."
+    }),
+    wsHost: z.string().min(1).optional().meta({ description: "Where browsers connect (not Pusher Channels)." }),
+    wsPort: z.int().min(1).max(65535).optional(),
+    forceTLS: z.boolean().optional()
+});
+export type KeyResponse = z.output<typeof keyResponseSchema>;
+
+export const authResponseSchema = z.strictObject({
+    auth: z
+        .string()
+        .regex(/^[^:]+:[0-9a-f]{64}$/)
+        .meta({ description: "`<key>:<hex HMAC-SHA256>`, handed to pusher-js." })
+});
+
+export const notifyResponseSchema = z.strictObject({
+    triggered: z.int().min(0).meta({ description: "How many notifications were triggered." }),
+    channels: z
+        .array(z.string().regex(/^private-/))
+        .meta({ description: "Each channel notified, once.", uniqueItems: true })
+});
+export type NotifyResponse = z.output<typeof notifyResponseSchema>;
+
+export const batchFailureSchema = z.looseObject({
+    triggered: z.int().min(0).meta({ description: "Notifications sent before the failure." }),
+    failed: z.array(z.int().min(0)).meta({ description: "Indexes (0-based) of the notifications not sent." }),
+    reason: z.string().optional(),
+    attempts: z
+        .int()
+        .min(1)
+        .optional()
+        .meta({ description: "Attempts made for the failed broker call (bounded retries with backoff)." })
+});
+
+/** What listeners receive as the event data (a JSON string on the wire). */
+export const notificationPayloadSchema = z
+    .strictObject({
+        entity: z.string().meta({ description: "Entity of the object; empty when the topic does not name one." }),
+        guid: z.string().meta({ description: "Mendix object id as digits; empty when the topic does not name one." }),
+        changedDate: z.iso.datetime().meta({ description: "ISO 8601 in UTC." }),
+        sender: z.string(),
+        actionName: z.string().meta({
+            description: "The event name again, as the Mendix 7 Java Notify action sends it, for old listeners."
+        }),
+        data: z.string().max(MAX_DATA_LENGTH).optional()
+    })
+    .meta({ description: "What listeners receive as the event data (JSON)." });
+
+export const healthzSchema = z.strictObject({ status: z.literal("ok") });
+export const readyzSchema = z.strictObject({ status: z.literal("ready"), broker: z.enum(["embedded", "pusher"]) });
+
+/** The error answer with the codes a response can carry (and `details` typed where it is known). */
+export function errorBodySchema(codes: readonly ErrorCode[], details?: z.ZodType) {
+    return z.strictObject({
+        error: z.strictObject({
+            code: z.enum(codes as [ErrorCode, ...ErrorCode[]]),
+            message: z.string().min(1),
+            details:
+                details ??
+                z.unknown().optional().meta({
+                    description:
+                        "For `invalid_request`: an array of `{ path, message }`, one per problem; otherwise an object."
+                })
+        })
+    });
+}
+
+/** The error answer of the whole API. */
+export const errorSchema = errorBodySchema(ERROR_CODES);
