@@ -12,15 +12,16 @@ export function actionListProblems(names: readonly string[]): ActionProblem[] {
     // A plain object, not a Set: this also runs in Studio Pro's editor engine (check()).
     const seen: Record<string, true> = Object.create(null) as Record<string, true>;
     names.forEach((name, index) => {
-        const message =
-            validateAction(name) ??
-            (seen[name] === true
-                ? `The action name "${name}" is used more than once in the action list; each action name may appear only once.`
-                : null);
-        if (message === null) {
-            seen[name] = true;
+        const invalid = validateAction(name);
+        if (invalid !== null) {
+            problems.push({ index, message: invalid });
+        } else if (seen[name] === true) {
+            problems.push({
+                index,
+                message: `The action name "${name}" is used more than once in the action list; each action name may appear only once.`
+            });
         } else {
-            problems.push({ index, message });
+            seen[name] = true;
         }
     });
     return problems;

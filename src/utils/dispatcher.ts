@@ -116,6 +116,33 @@ export function createDispatcher(lookup: ActionLookup, getOptions: () => Dispatc
         return "ran";
     };
 
+    /** The slot of an action name, created with its first notification. */
+    const slotOf = (name: string): Slot => {
+        let slot = slots.get(name);
+        if (slot === undefined) {
+            slot = { phase: "idle" };
+            slots.set(name, slot);
+        }
+        return slot;
+    };
+
+    /** Runs the action after `delayMs`; notifications arriving meanwhile join that run (the latest one wins). */
+    const delay = (name: string, slot: Slot, args: ListenActionArgs, delayMs: number): DispatchOutcome => {
+        const waiting = slot.delayed !== undefined;
+        slot.delayed = args;
+        if (waiting) {
+            return "merged";
+        }
+        slot.delayTimer = setTimeout(() => {
+            const delayed = slot.delayed;
+            slot.delayed = undefined;
+            if (delayed !== undefined) {
+                gate(name, slot, delayed);
+            }
+        }, delayMs);
+        return "delayed";
+    };
+
     return {
         dispatch(actionName, raw) {
             if (lookup(actionName) === undefined) {
@@ -126,25 +153,11 @@ export function createDispatcher(lookup: ActionLookup, getOptions: () => Dispatc
             if (options.ignoreOwn && args.sender && args.sender === options.getUserName()) {
                 return "ignored-own";
             }
-            let slot = slots.get(actionName);
-            if (slot === undefined) {
-                slots.set(actionName, (slot = { phase: "idle" }));
+            const slot = slotOf(actionName);
+            if (options.delayMs > 0) {
+                return delay(actionName, slot, args, options.delayMs);
             }
-            if (options.delayMs <= 0) {
-                return gate(actionName, slot, args);
-            }
-            const merged = slot.delayed !== undefined;
-            slot.delayed = args;
-            if (merged) {
-                return "merged";
-            }
-            const delayedSlot = slot;
-            slot.delayTimer = setTimeout(() => {
-                const delayed = delayedSlot.delayed as ListenActionArgs;
-                delayedSlot.delayed = undefined;
-                gate(actionName, delayedSlot, delayed);
-            }, options.delayMs);
-            return "delayed";
+            return gate(actionName, slot, args);
         },
 
         update() {
