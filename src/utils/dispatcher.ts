@@ -154,10 +154,10 @@ export function createDispatcher(lookup: ActionLookup, getOptions: () => Dispatc
                 return "ignored-own";
             }
             const slot = slotOf(actionName);
-            if (options.delayMs > 0) {
-                return delay(actionName, slot, args, options.delayMs);
+            if (options.delayMs <= 0) {
+                return gate(actionName, slot, args);
             }
-            return gate(actionName, slot, args);
+            return delay(actionName, slot, args, options.delayMs);
         },
 
         update() {
