@@ -29,7 +29,9 @@ const port = await freePort();
 const started = Date.now();
 const child = spawn("npm", ["run", "start:prod", "--silent"], {
     cwd: dir,
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", "pipe", "inherit"],
+    // Its own process group: SIGTERM goes to npm and to the server it started, as a process manager sends it.
+    detached: true,
     env: {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "",
@@ -41,7 +43,16 @@ const child = spawn("npm", ["run", "start:prod", "--silent"], {
         LOG_FORMAT: "json"
     }
 });
-const exited = new Promise(resolve => child.on("exit", (code, signal) => resolve(code ?? signal)));
+/** @type {string[]} */
+const messages = [];
+child.stdout?.on("data", chunk => {
+    process.stdout.write(chunk);
+    for (const line of String(chunk).split("\n").filter(Boolean)) {
+        messages.push(JSON.parse(line).msg);
+    }
+});
+// Ends when every process writing to the pipe (npm and the server it started) has exited.
+const exited = new Promise(resolve => child.stdout?.on("close", resolve));
 const base = `http://127.0.0.1:${port}`;
 
 /** @param {string} path */
@@ -71,15 +82,18 @@ try {
 } catch (error) {
     failure = error;
 } finally {
-    child.kill("SIGTERM");
+    if (child.pid !== undefined) {
+        process.kill(-child.pid, "SIGTERM");
+    }
 }
-const code = await exited;
+// npm ends by the signal itself; the server's own last word after a graceful shutdown is "stopped".
+await exited;
 if (failure) {
     console.error(`production start check FAILED: ${failure instanceof Error ? failure.message : failure}`);
     process.exit(1);
 }
-if (code !== 0) {
-    console.error(`production start check FAILED: the server exited with ${code} on SIGTERM`);
+if (!messages.includes("stopped")) {
+    console.error(`production start check FAILED: the server did not log "stopped" after SIGTERM`);
     process.exit(1);
 }
 console.log("production start check passed: stopped cleanly on SIGTERM");
