@@ -104,10 +104,11 @@ export interface TestServer {
 /**
  * Starts the real server with the playground on 127.0.0.1 (port 0 = ephemeral, or a given port for a
  * restart). Pass the previous server's fake Mendix runtime to keep the browsers' sessions. `env` adds to
- * (or overrides) the server's environment, e.g. other `BROKER_*` credentials.
+ * (or overrides) the server's environment, e.g. other `BROKER_*` credentials; `actions` are the action names
+ * of the widget's action list (default: the playground's).
  */
 export async function startServer(
-    options: { port?: number; mendix?: FakeMendix; env?: Record<string, string> } = {}
+    options: { port?: number; mendix?: FakeMendix; env?: Record<string, string>; actions?: string[] } = {}
 ): Promise<TestServer> {
     const mendix = options.mendix ?? createFakeMendix();
     const config = loadConfig({
@@ -119,7 +120,7 @@ export async function startServer(
         PLAYGROUND: "true",
         ...options.env
     });
-    const app = await createApp(config, { extend: createPlayground({ mendix }) });
+    const app = await createApp(config, { extend: createPlayground({ mendix, actions: options.actions }) });
     const url = await app.listen(options.port ?? 0, "127.0.0.1");
     return { app, url, port: Number(new URL(url).port), mendix, close: () => app.close() };
 }
@@ -154,14 +155,19 @@ export interface OpenedPage {
     pageErrors: string[];
 }
 
-/** Opens the playground in a fresh browser context (own cookies = own Mendix session). */
+/**
+ * Opens the playground in a fresh browser context (own cookies = own Mendix session). `prepare` runs on the
+ * page before it loads, e.g. to change what the server sends with `page.route`.
+ */
 export async function openPlayground(
     browser: Browser,
     server: TestServer,
-    query: Record<string, string | number> = {}
+    query: Record<string, string | number> = {},
+    prepare?: (page: Page) => Promise<void>
 ): Promise<OpenedPage> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
+    await prepare?.(page);
     const websockets: string[] = [];
     const pageErrors: string[] = [];
     page.on("websocket", socket => websockets.push(socket.url()));
@@ -280,7 +286,11 @@ export interface BrowserSuite {
     /** Starts a server (see `startServer`); closed after the test. */
     start(options?: Parameters<typeof startServer>[0]): Promise<TestServer>;
     /** Opens the playground in a fresh context of the suite's browser; closed after the test. */
-    open(server: TestServer, query?: Record<string, string | number>): Promise<OpenedPage>;
+    open(
+        server: TestServer,
+        query?: Record<string, string | number>,
+        prepare?: (page: Page) => Promise<void>
+    ): Promise<OpenedPage>;
 }
 
 /**
@@ -308,8 +318,8 @@ export function browserSuite(executablePath: string | undefined): BrowserSuite {
             servers.push(server);
             return server;
         },
-        async open(server, query) {
-            const page = await openPlayground(browser!, server, query);
+        async open(server, query, prepare) {
+            const page = await openPlayground(browser!, server, query, prepare);
             opened.push(page);
             return page;
         }
