@@ -18,6 +18,7 @@ import { createBroker, randomCredentials, type Broker } from "./broker/index.js"
 import type { Config } from "./config.js";
 import type { ServerContext } from "./context.js";
 import { createErrorHandler, notFoundHandler } from "./errors.js";
+import { answerClientErrors, httpServerOptions, noSniff, upgradeClientAddress } from "./http-hardening.js";
 import { createLogger } from "./logger.js";
 import { createAccessClient } from "./mendix/access.js";
 import { cors, noStore } from "./middleware.js";
@@ -119,6 +120,17 @@ function closeServer(server: http.Server): Promise<void> {
     });
 }
 
+/** Start warning when the open-files limit, not BROKER_MAX_CONNECTIONS, decides how many WebSockets fit. */
+function warnAboutCapacity(logger: Logger, broker: Broker): void {
+    const { openFilesLimit, socketLimit, maxConnections } = broker.capacity();
+    if (openFilesLimit !== undefined && socketLimit !== undefined && openFilesLimit < maxConnections) {
+        logger.warn(
+            { openFilesLimit, maxConnections, socketLimit },
+            `the open-files limit (${openFilesLimit}) is below BROKER_MAX_CONNECTIONS (${maxConnections}): the broker accepts at most ${socketLimit} WebSockets and refuses more with 4100, so HTTP keeps working; raise the limit (ulimit -n, systemd LimitNOFILE, docker --ulimit nofile) to serve more`
+        );
+    }
+}
+
 export async function createApp(config: Config, options: AppOptions = {}): Promise<RunningApp> {
     const logger = options.logger ?? createLogger(config.logLevel);
     const app = express();
@@ -126,9 +138,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Answers are small, dynamic and mostly to POSTs: an ETag hash per answer costs CPU and saves nothing.
     app.set("etag", false);
     app.set("trust proxy", config.trustProxy);
-    const server = http.createServer(app);
+    // Time limits on headers (WebSocket upgrades included), whole requests and idle keep-alive connections.
+    const server = http.createServer(httpServerOptions(config.httpTimeouts), app);
+    answerClientErrors(server, config.httpTimeouts);
     const requests = createRequestContext(logger);
     const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.brokerRetry };
+    app.use(noSniff);
     app.use(requests.middleware);
 
     let url = "";
@@ -142,7 +157,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     if (config.broker.mode === "embedded") {
         const credentials = config.broker.credentials ?? randomCredentials();
-        const embedded = createBroker({ ...credentials, logger });
+        const limits = config.brokerLimits;
+        const embedded = createBroker({
+            ...credentials,
+            logger,
+            clientEvents: limits.clientEvents,
+            publicChannels: limits.publicChannels,
+            maxSubscriptions: limits.maxSubscriptions,
+            maxConnections: limits.maxConnections,
+            maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+            clientAddress: upgradeClientAddress(app)
+        });
+        warnAboutCapacity(logger, embedded);
         broker = embedded;
         app.use(embedded.router);
         embedded.attach(server);

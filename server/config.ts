@@ -55,12 +55,48 @@ export interface Config {
     broker: BrokerConfig;
     ws: WsOverrides;
     playground: boolean;
+    /** POST /rest/pusher/auth per minute per Mendix session (per client address without a session cookie). */
     rateLimitAuth: number;
+    /** POST /rest/pusher/auth per minute per client address, whatever the session: the backstop. */
+    rateLimitAuthAddress: number;
     rateLimitNotify: number;
     bodyLimitBytes: number;
+    /** Name of the Mendix session cookie (its `__Host-` form is read too); the auth rate limit keys on it. */
+    sessionCookie: string;
+    /** Least-privilege settings of the embedded broker. */
+    brokerLimits: BrokerLimits;
+    /** Time limits of the HTTP server (WebSocket upgrade requests included). */
+    httpTimeouts: HttpTimeouts;
     /** Harmless oddities worth a log line at start (ignored variables and the like). */
     warnings: string[];
 }
+
+/** BROKER_* switches of the embedded broker; every default is the least privilege the product needs. */
+export interface BrokerLimits {
+    /** BROKER_CLIENT_EVENTS: relay `client-*` events between listeners (the product never sends them). */
+    clientEvents: boolean;
+    /** BROKER_PUBLIC_CHANNELS: allow channels without a signature (the product uses private channels only). */
+    publicChannels: boolean;
+    /** BROKER_MAX_SUBSCRIPTIONS: channels one WebSocket may join. */
+    maxSubscriptions: number;
+    /** BROKER_MAX_CONNECTIONS: WebSockets in total (lowered further by the open-files limit). */
+    maxConnections: number;
+    /** BROKER_MAX_CONNECTIONS_PER_ADDRESS: WebSockets from one client address (IPv6: per /56). */
+    maxConnectionsPerAddress: number;
+}
+
+/** HTTP_* time limits in milliseconds. */
+export interface HttpTimeouts {
+    /** HTTP_HEADERS_TIMEOUT_MS: the request line and headers (also of a WebSocket upgrade) must arrive within it. */
+    headersMs: number;
+    /** HTTP_REQUEST_TIMEOUT_MS: the whole request, body included, must arrive within it. */
+    requestMs: number;
+    /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle kept-alive connection is closed after it. */
+    keepAliveMs: number;
+}
+
+/** NODE_ENV values that mean "not production" (compared case-insensitively); any other value is production. */
+export const NON_PRODUCTION_ENVS = ["development", "test"] as const;
 
 export interface ConfigIssue {
     variable: string;
@@ -88,6 +124,8 @@ export class ConfigError extends Error {
 
 export const MIN_API_KEY_LENGTH = 32;
 const NAMED_PROXIES = new Set(["loopback", "linklocal", "uniquelocal"]);
+/** RFC 6265 cookie-name token (no separators, no spaces, no control characters). */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$/;
 const TRUE_WORDS = new Set(["true", "1", "yes", "on"]);
 const FALSE_WORDS = new Set(["false", "0", "no", "off"]);
 
@@ -205,8 +243,31 @@ const envSchema = z.object({
     BROKER_SECRET: optionalText,
     PLAYGROUND: booleanText,
     RATE_LIMIT_AUTH: integer(1, 1_000_000),
+    RATE_LIMIT_AUTH_ADDRESS: integer(1, 10_000_000),
     RATE_LIMIT_NOTIFY: integer(1, 1_000_000),
-    BODY_LIMIT_BYTES: integer(16_384, 104_857_600)
+    BODY_LIMIT_BYTES: integer(16_384, 104_857_600),
+    MENDIX_SESSION_COOKIE: optionalText.pipe(
+        z
+            .string()
+            .regex(COOKIE_NAME, {
+                error: "must be a cookie name such as XASSESSIONID (letters, digits, - _ . and the like)"
+            })
+            .refine(
+                value => !value.toLowerCase().startsWith("__host-") && !value.toLowerCase().startsWith("__secure-"),
+                {
+                    error: "give the name without the __Host- or __Secure- prefix (the __Host- form is read as well)"
+                }
+            )
+            .optional()
+    ),
+    BROKER_CLIENT_EVENTS: booleanText,
+    BROKER_PUBLIC_CHANNELS: booleanText,
+    BROKER_MAX_SUBSCRIPTIONS: integer(1, 100_000),
+    BROKER_MAX_CONNECTIONS: integer(1, 10_000_000),
+    BROKER_MAX_CONNECTIONS_PER_ADDRESS: integer(1, 10_000_000),
+    HTTP_HEADERS_TIMEOUT_MS: integer(100, 600_000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(100, 3_600_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000)
 });
 
 type Env = z.output<typeof envSchema>;
@@ -393,16 +454,63 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     return config;
 }
 
+/**
+ * NODE_ENV, compared case-insensitively: `development` and `test` are not production, unset is not production,
+ * and every other value (`production`, `Production`, `prod`, `staging`, ...) is production, with a warning
+ * when it is not exactly `production`: an unknown value must never switch the playground on.
+ */
+function isProduction(nodeEnv: string | undefined, warnings: string[]): boolean {
+    if (nodeEnv === undefined) {
+        return false;
+    }
+    const lower = nodeEnv.toLowerCase();
+    if ((NON_PRODUCTION_ENVS as readonly string[]).includes(lower)) {
+        return false;
+    }
+    if (lower !== "production") {
+        warnings.push(
+            `NODE_ENV=${nodeEnv.slice(0, 40)} is treated as production (only ${NON_PRODUCTION_ENVS.join(" and ")} are not, in any case).`
+        );
+    }
+    return true;
+}
+
+function parseHttpTimeouts(env: Env, issues: ConfigIssue[]): HttpTimeouts {
+    const timeouts: HttpTimeouts = {
+        headersMs: env.HTTP_HEADERS_TIMEOUT_MS ?? 10_000,
+        requestMs: env.HTTP_REQUEST_TIMEOUT_MS ?? 30_000,
+        keepAliveMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 5_000
+    };
+    if (timeouts.headersMs > timeouts.requestMs) {
+        // Node refuses a headers timeout above the request timeout.
+        const variable =
+            env.HTTP_HEADERS_TIMEOUT_MS !== undefined ? "HTTP_HEADERS_TIMEOUT_MS" : "HTTP_REQUEST_TIMEOUT_MS";
+        issues.push({
+            variable,
+            message: `HTTP_HEADERS_TIMEOUT_MS (${timeouts.headersMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${timeouts.requestMs})`
+        });
+    }
+    return timeouts;
+}
+
 function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
-    const production = env.NODE_ENV === "production";
+    const production = isProduction(env.NODE_ENV, warnings);
+    const productionText =
+        env.NODE_ENV === undefined || env.NODE_ENV === "production"
+            ? "NODE_ENV=production"
+            : `NODE_ENV=${env.NODE_ENV.slice(0, 40)} (production)`;
     if (production && env.NOTIFY_API_KEY === undefined) {
-        issues.push({ variable: "NOTIFY_API_KEY", message: "is required with NODE_ENV=production" });
+        issues.push({ variable: "NOTIFY_API_KEY", message: `is required with ${productionText}` });
     }
     if (production && env.MENDIX_APP_URL === undefined) {
-        issues.push({ variable: "MENDIX_APP_URL", message: "is required with NODE_ENV=production" });
+        issues.push({ variable: "MENDIX_APP_URL", message: `is required with ${productionText}` });
     }
     if (production && env.PLAYGROUND === true) {
-        warnings.push("PLAYGROUND is ignored: the playground is always off with NODE_ENV=production.");
+        warnings.push("PLAYGROUND is ignored: the playground is always off in production.");
+    } else if (env.MENDIX_APP_URL !== undefined && env.PLAYGROUND === true) {
+        warnings.push(
+            "PLAYGROUND is ignored: the playground runs only in local demo mode, never next to a real Mendix app (MENDIX_APP_URL is set)."
+        );
     }
     const corsOrigins = parseCorsOrigins(env.CORS_ORIGINS, production, issues);
     const trustProxy = parseTrustProxy(env.TRUST_PROXY, issues);
@@ -414,7 +522,37 @@ function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
     if (broker.mode === "pusher-channels" && Object.keys(ws).length > 0) {
         warnings.push("WS_HOST, WS_PORT and WS_TLS are ignored with Pusher Channels (pusher-js knows its hosts).");
     }
-    const playground = !production && (env.PLAYGROUND ?? true);
+    // Local demo mode only: never in production, never next to a real Mendix app.
+    const playground = !production && env.MENDIX_APP_URL === undefined && (env.PLAYGROUND ?? true);
+    const httpTimeouts = parseHttpTimeouts(env, issues);
+    const brokerLimits: BrokerLimits = {
+        clientEvents: env.BROKER_CLIENT_EVENTS ?? false,
+        publicChannels: env.BROKER_PUBLIC_CHANNELS ?? false,
+        maxSubscriptions: env.BROKER_MAX_SUBSCRIPTIONS ?? 100,
+        maxConnections: env.BROKER_MAX_CONNECTIONS ?? 20_000,
+        maxConnectionsPerAddress: env.BROKER_MAX_CONNECTIONS_PER_ADDRESS ?? 1_000
+    };
+    if (broker.mode !== "embedded") {
+        const set = (
+            [
+                "BROKER_CLIENT_EVENTS",
+                "BROKER_PUBLIC_CHANNELS",
+                "BROKER_MAX_SUBSCRIPTIONS",
+                "BROKER_MAX_CONNECTIONS",
+                "BROKER_MAX_CONNECTIONS_PER_ADDRESS"
+            ] as const
+        ).filter(name => env[name] !== undefined);
+        if (set.length > 0) {
+            warnings.push(
+                `${set.join(", ")} ${set.length === 1 ? "is" : "are"} ignored: PUSHER_* selects an external broker (set its limits there).`
+            );
+        }
+    }
+    if (typeof trustProxy === "number" || trustProxy === true) {
+        warnings.push(
+            `TRUST_PROXY=${String(trustProxy)} trusts X-Forwarded-For from whoever connects: make sure only your proxy can reach this server, or set TRUST_PROXY to the proxy's address instead.`
+        );
+    }
     if (!production && !playground && env.MENDIX_APP_URL === undefined) {
         warnings.push(
             "MENDIX_APP_URL is not set and the playground is off: browser requests to /rest/pusher/auth will answer 503."
@@ -437,8 +575,12 @@ function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
         ws,
         playground,
         rateLimitAuth: env.RATE_LIMIT_AUTH ?? 300,
+        rateLimitAuthAddress: env.RATE_LIMIT_AUTH_ADDRESS ?? 6_000,
         rateLimitNotify: env.RATE_LIMIT_NOTIFY ?? 3000,
         bodyLimitBytes: env.BODY_LIMIT_BYTES ?? 1_048_576,
+        sessionCookie: env.MENDIX_SESSION_COOKIE ?? "XASSESSIONID",
+        brokerLimits,
+        httpTimeouts,
         warnings
     };
 }

@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
     not_authenticated: 401,
     forbidden: 403,
     not_found: 404,
+    request_timeout: 408,
     payload_too_large: 413,
     unsupported_media_type: 415,
     rate_limited: 429,

@@ -2,7 +2,7 @@
  * Small middlewares shared by the routes: CORS allowlist, rate limits, per-route body parsers with
  * content-type checks, and response headers for API answers.
  */
-import express, { type RequestHandler } from "express";
+import express, { type Request, type RequestHandler } from "express";
 import { rateLimit, type Options as RateLimitOptions, type RateLimitRequestHandler } from "express-rate-limit";
 import type { Logger } from "pino";
 import { HttpError, errorBody } from "./errors.js";
@@ -46,37 +46,48 @@ export function cors(origins: readonly string[]): RequestHandler {
 }
 
 export interface LimiterOptions {
-    /** Requests per minute per client IP. */
+    /** Requests per minute per key. */
     perMinute: number;
     /** What the message calls the limited thing. */
     what: string;
     logger: Logger;
     /** Requests that do not count (e.g. the Mendix app relaying with the right API key). */
     skip?: RateLimitOptions["skip"];
+    /**
+     * The key a request counts under and what the 429 message calls it; default the client address
+     * (express-rate-limit's own key: `req.ip`, IPv6 per /56).
+     */
+    keyOf?: (req: Request) => { key: string; per: "address" | "session" };
+    /** Name of the limit in logs (several limiters may guard one route). */
+    name?: string;
     windowMs?: number;
 }
 
-/** Rate limit per client IP: 429 `rate_limited` with `Retry-After` and the JSON error body. */
+/** Rate limit per key (default: client address): 429 `rate_limited` with `Retry-After` and the JSON error body. */
 export function limiter(options: LimiterOptions): RateLimitRequestHandler {
     const windowMs = options.windowMs ?? 60_000;
+    const keyOf = options.keyOf;
     return rateLimit({
         windowMs,
         limit: options.perMinute,
         standardHeaders: "draft-7",
         legacyHeaders: false,
         skip: options.skip,
+        ...(keyOf === undefined ? {} : { keyGenerator: (req: Request) => keyOf(req).key }),
         logger: {
             warn: (...args: unknown[]) => options.logger.warn({ args }, "rate limiter warning"),
             error: (...args: unknown[]) => options.logger.error({ args }, "rate limiter error")
         },
         handler: (req, res) => {
             const retryAfter = Number(res.getHeader("Retry-After") ?? Math.ceil(windowMs / 1000));
-            req.log?.warn({ ip: req.ip, what: options.what }, "rate limited");
+            const per = keyOf === undefined ? "address" : keyOf(req).per;
+            // Never the key itself: for sessions it is derived from the session cookie.
+            req.log?.warn({ ip: req.ip, what: options.what, per, limit: options.name }, "rate limited");
             res.status(429).json(
                 errorBody(
                     "rate_limited",
-                    `Too many ${options.what} requests from this address (limit ${options.perMinute} per minute); retry after ${retryAfter} s.`,
-                    { limit: options.perMinute, retryAfter }
+                    `Too many ${options.what} requests from this ${per} (limit ${options.perMinute} per minute); retry after ${retryAfter} s.`,
+                    { limit: options.perMinute, retryAfter, per }
                 )
             );
         }

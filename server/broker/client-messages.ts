@@ -11,16 +11,16 @@
  * the subscription pending forever. `status` follows HTTP: 401 for auth, 400 for a bad name or channel_data,
  * 429 for too many channels, so clients retry only what is worth retrying.
  */
-import { validateChannel } from "../../protocol/index.js";
 import { ErrorCode } from "./codes.js";
 import type { Connection } from "./connection.js";
 import { decodeClientMessage, encodeError, encodeFrame, encodeJsonFrame } from "./frames.js";
 import type { Hub } from "./hub.js";
+import { channelNameProblem } from "./names.js";
 import { parseChannelData } from "./presence.js";
 import { verifyChannelAuth } from "./signature.js";
 
-/** Most channels one socket may join (a page with many Listen widgets stays far below). */
-export const MAX_CHANNELS_PER_CONNECTION = 1_000;
+/** Default of the channels one socket may join (`maxSubscriptions`): a page joins one per distinct topic it shows. */
+export const DEFAULT_MAX_SUBSCRIPTIONS = 100;
 
 const PONG_FRAME = encodeFrame("pusher:pong", "{}");
 
@@ -71,7 +71,13 @@ export function handleClientFrame(hub: Hub, connection: Connection, text: string
             if (event.startsWith("client-")) {
                 clientEvent(hub, connection, event, channel, data);
             } else {
-                sendError(hub, connection, ErrorCode.INVALID_MESSAGE, `Unsupported event "${event.slice(0, 64)}"`);
+                // The event name is not echoed: error texts never carry raw client input.
+                sendError(
+                    hub,
+                    connection,
+                    ErrorCode.INVALID_MESSAGE,
+                    "Unsupported event: expected pusher:ping, pusher:pong, pusher:subscribe, pusher:unsubscribe or a client- event"
+                );
             }
     }
 }
@@ -87,12 +93,23 @@ function subscribe(hub: Hub, connection: Connection, data: unknown): void {
         sendError(hub, connection, ErrorCode.INVALID_MESSAGE, "pusher:subscribe needs data.channel (a string)");
         return;
     }
-    const nameError = validateChannel(channel);
-    if (nameError !== null) {
-        subscriptionError(hub, connection, channel, "InvalidChannel", nameError, 400);
+    const nameProblem = channelNameProblem(channel);
+    if (nameProblem !== null) {
+        subscriptionError(hub, connection, channel, "InvalidChannel", nameProblem, 400);
         return;
     }
     const presence = isPresence(channel);
+    if (!isPrivate(channel) && !presence && !hub.config.publicChannels) {
+        subscriptionError(
+            hub,
+            connection,
+            channel,
+            "AuthError",
+            "Public channels are not allowed on this server; subscribe to a private- or presence- channel",
+            403
+        );
+        return;
+    }
     if (isPrivate(channel) || presence) {
         const auth = record.auth;
         if (typeof auth !== "string" || auth.length === 0) {
@@ -132,13 +149,14 @@ function subscribe(hub: Hub, connection: Connection, data: unknown): void {
         }
     }
     const already = hub.channels.isSubscribed(channel, connection);
-    if (!already && hub.channels.channelsOf(connection).size >= MAX_CHANNELS_PER_CONNECTION) {
+    const limit = hub.config.maxSubscriptions;
+    if (!already && hub.channels.channelsOf(connection).size >= limit) {
         subscriptionError(
             hub,
             connection,
             channel,
             "LimitReached",
-            `A connection may join at most ${MAX_CHANNELS_PER_CONNECTION} channels`,
+            `A connection may join at most ${limit} channels`,
             429
         );
         return;
@@ -191,8 +209,10 @@ function unsubscribe(hub: Hub, connection: Connection, data: unknown): void {
 }
 
 /**
- * `client-*` events: only on private/presence channels the sender joined, at most 10 per second per socket,
- * forwarded to the channel's other subscribers (presence channels add the sender's `user_id`).
+ * `client-*` events, only when the broker allows them (`clientEvents`, off by default: the product never sends
+ * them, and an allowed one reaches every other listener of the object): only on private/presence channels the
+ * sender joined, at most 10 per second per socket, forwarded to the channel's other subscribers (presence
+ * channels add the sender's `user_id`).
  */
 function clientEvent(
     hub: Hub,
@@ -201,6 +221,10 @@ function clientEvent(
     channel: string | undefined,
     data: unknown
 ): void {
+    if (!hub.config.clientEvents) {
+        sendError(hub, connection, ErrorCode.CLIENT_EVENT_REJECTED, "Client events are not enabled on this server");
+        return;
+    }
     if (channel === undefined || !(isPrivate(channel) || isPresence(channel))) {
         sendError(
             hub,

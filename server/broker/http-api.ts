@@ -9,8 +9,9 @@
  * it through `Broker.trigger`).
  */
 import express, { type Request, type RequestHandler, type Response, Router } from "express";
-import { MAX_ACTION_LENGTH, validateChannel } from "../../protocol/index.js";
+import { MAX_ACTION_LENGTH } from "../../protocol/index.js";
 import type { Hub } from "./hub.js";
+import { channelNameProblem } from "./names.js";
 import { verifyApiRequest } from "./signature.js";
 
 /** Pusher's limits. */
@@ -30,8 +31,10 @@ export class BrokerApiError extends Error {
     }
 }
 
+/** Errors answer `text/plain` like Pusher (the SDK shows the text), never sniffed, and never echo raw input. */
 function sendText(res: Response, status: number, message: string): void {
-    res.status(status).type("text/plain").send(message);
+    res.status(status).setHeader("X-Content-Type-Options", "nosniff");
+    res.type("text/plain").send(message);
 }
 
 /** Raw body bytes limit: 10 events of `maxMessageBytes` each, with room for JSON escaping. */
@@ -69,7 +72,7 @@ export function createHttpApi(hub: Hub): Router {
     /** Checks app id and signature; returns the decoded query and the parsed JSON body (undefined for GET). */
     const authenticate = (req: Request, method: "GET" | "POST"): SignedRequest => {
         if (req.params.appId !== hub.config.appId) {
-            throw new BrokerApiError(404, `Unknown app id ${String(req.params.appId).slice(0, 64)}`);
+            throw new BrokerApiError(404, "Unknown app id");
         }
         const url = req.originalUrl;
         const queryStart = url.indexOf("?");
@@ -77,7 +80,7 @@ export function createHttpApi(hub: Hub): Router {
         const query: Record<string, string> = {};
         for (const [name, value] of new URLSearchParams(queryStart < 0 ? "" : url.slice(queryStart + 1))) {
             if (Object.prototype.hasOwnProperty.call(query, name)) {
-                throw new BrokerApiError(400, `Duplicate query parameter ${name}`);
+                throw new BrokerApiError(400, "Duplicate query parameter");
             }
             query[name] = value;
         }
@@ -303,12 +306,12 @@ function readEvent(value: unknown, maxMessageBytes: number, where: string): Publ
             `${where}: ${channels.length} channels; at most ${MAX_CHANNELS_PER_EVENT} are allowed per event`
         );
     }
-    for (const channel of channels) {
-        const error = validateChannel(channel);
-        if (error !== null) {
-            throw new BrokerApiError(400, `${where}: ${error}`);
+    channels.forEach((channel, index) => {
+        const problem = channelNameProblem(channel, channels.length === 1 ? "the channel name" : `channels[${index}]`);
+        if (problem !== null) {
+            throw new BrokerApiError(400, `${where}: ${problem}`);
         }
-    }
+    });
     if (socketId !== undefined && (typeof socketId !== "string" || !SOCKET_ID_PATTERN.test(socketId))) {
         throw new BrokerApiError(400, `${where}: socket_id must look like "123.456"`);
     }

@@ -15,6 +15,12 @@ export interface HubConfig {
     key: string;
     secret: string;
     maxMessageBytes: number;
+    /** Relay `client-*` events (Pusher's per-app "client events" setting); off by default. */
+    clientEvents: boolean;
+    /** Allow public channels (no signature); off by default. */
+    publicChannels: boolean;
+    /** Channels one connection may join. */
+    maxSubscriptions: number;
 }
 
 export interface HubStats {

@@ -8,13 +8,15 @@
  */
 import { randomBytes, randomInt } from "crypto";
 import type { Router } from "express";
-import type { Server } from "http";
+import type { IncomingMessage, Server } from "http";
 import type { Logger } from "pino";
 import { MAX_PAYLOAD_BYTES } from "../../protocol/index.js";
+import { DEFAULT_MAX_SUBSCRIPTIONS } from "./client-messages.js";
 import { CloseReason, ErrorCode } from "./codes.js";
+import { readOpenFilesLimit, socketBudget } from "./descriptors.js";
 import { createHttpApi, triggerEvents, type BrokerEvent } from "./http-api.js";
 import { Hub } from "./hub.js";
-import { WsServer } from "./ws-server.js";
+import { socketAddress, WsServer, type RefusalCounts } from "./ws-server.js";
 
 export { ErrorCode } from "./codes.js";
 export { BrokerApiError, type BrokerEvent } from "./http-api.js";
@@ -31,8 +33,36 @@ export interface BrokerOptions {
     pongTimeoutMs?: number;
     /** WebSocket frame limit and event data limit; default 10_240. */
     maxMessageBytes?: number;
-    /** Default 20_000. */
+    /** Default 20_000; lowered to the open-files budget when the process's limit is lower. */
     maxConnections?: number;
+    /** WebSockets from one client address; default 1_000. */
+    maxConnectionsPerAddress?: number;
+    /** Channels one WebSocket may join; default 100. */
+    maxSubscriptions?: number;
+    /** Relay `client-*` events between subscribers (Pusher's per-app setting); default false. */
+    clientEvents?: boolean;
+    /** Allow public channels (no signature needed); default false. */
+    publicChannels?: boolean;
+    /** Client address of an upgrade request; default the TCP peer's address. */
+    clientAddress?: (request: IncomingMessage) => string;
+    /**
+     * The process's open-files limit; default read at start (`readOpenFilesLimit`), `null` for none. The broker
+     * keeps 10 % (at least 128) of it free for HTTP and refuses further sockets with 4100.
+     */
+    openFilesLimit?: number | null;
+}
+
+/** The limits in force (after the open-files limit lowered them). */
+export interface BrokerCapacity {
+    maxConnections: number;
+    maxConnectionsPerAddress: number;
+    maxSubscriptions: number;
+    clientEvents: boolean;
+    publicChannels: boolean;
+    /** Soft open-files limit read at start; undefined when unknown or unlimited. */
+    openFilesLimit: number | undefined;
+    /** Most open sockets the descriptor budget allows; undefined without a known limit. */
+    socketLimit: number | undefined;
 }
 
 export interface BrokerStats {
@@ -41,6 +71,8 @@ export interface BrokerStats {
     subscriptions: number;
     eventsIn: number;
     messagesOut: number;
+    /** Sockets refused with 4100 so far, by reason. */
+    refused: RefusalCounts;
 }
 
 export interface Broker {
@@ -65,6 +97,8 @@ export interface Broker {
      */
     trigger(events: readonly BrokerEvent[]): number;
     stats(): BrokerStats;
+    /** The limits in force. */
+    capacity(): BrokerCapacity;
     /** Close every socket (default code 4200 "Server restarting", reconnect-friendly) and stop accepting upgrades. Idempotent. */
     close(options?: { code?: number; reason?: string }): Promise<void>;
 }
@@ -73,7 +107,9 @@ const DEFAULTS = {
     activityTimeoutSec: 120,
     pongTimeoutMs: 30_000,
     maxMessageBytes: MAX_PAYLOAD_BYTES,
-    maxConnections: 20_000
+    maxConnections: 20_000,
+    maxConnectionsPerAddress: 1_000,
+    maxSubscriptions: DEFAULT_MAX_SUBSCRIPTIONS
 };
 
 function positive(name: string, value: number): number {
@@ -103,16 +139,41 @@ export function createBroker(options: BrokerOptions): Broker {
     const pongTimeoutMs = positive("pongTimeoutMs", options.pongTimeoutMs ?? DEFAULTS.pongTimeoutMs);
     const maxMessageBytes = positive("maxMessageBytes", options.maxMessageBytes ?? DEFAULTS.maxMessageBytes);
     const maxConnections = positive("maxConnections", options.maxConnections ?? DEFAULTS.maxConnections);
+    const maxConnectionsPerAddress = positive(
+        "maxConnectionsPerAddress",
+        options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress
+    );
+    const maxSubscriptions = positive("maxSubscriptions", options.maxSubscriptions ?? DEFAULTS.maxSubscriptions);
+    const clientEvents = options.clientEvents ?? false;
+    const publicChannels = options.publicChannels ?? false;
+    const openFilesLimit =
+        options.openFilesLimit === undefined ? readOpenFilesLimit() : (options.openFilesLimit ?? undefined);
+    const socketLimit = socketBudget(openFilesLimit);
 
     const logger = options.logger.child({ component: "broker" });
-    const hub = new Hub({ appId, key, secret, maxMessageBytes }, logger);
+    const hub = new Hub(
+        { appId, key, secret, maxMessageBytes, clientEvents, publicChannels, maxSubscriptions },
+        logger
+    );
     const ws = new WsServer(hub, {
         activityTimeoutSec,
         activityTimeoutMs: activityTimeoutSec * 1000,
         pongTimeoutMs,
         maxMessageBytes,
-        maxConnections
+        maxConnections,
+        maxConnectionsPerAddress,
+        socketLimit,
+        clientAddress: options.clientAddress ?? socketAddress
     });
+    const capacity: BrokerCapacity = {
+        maxConnections,
+        maxConnectionsPerAddress,
+        maxSubscriptions,
+        clientEvents,
+        publicChannels,
+        openFilesLimit,
+        socketLimit
+    };
     const router = createHttpApi(hub);
 
     return {
@@ -123,7 +184,8 @@ export function createBroker(options: BrokerOptions): Broker {
         attach: server => ws.attach(server),
         publish: (channels, event, data, excludeSocketId) => hub.publish(channels, event, data, excludeSocketId),
         trigger: events => triggerEvents(hub, events),
-        stats: () => hub.stats(),
+        stats: () => ({ ...hub.stats(), refused: { ...ws.refused } }),
+        capacity: () => ({ ...capacity }),
         close: closeOptions => {
             const code = closeOptions?.code ?? ErrorCode.RESTARTING;
             if (!(code === 1000 || (code >= 3000 && code <= 4999))) {

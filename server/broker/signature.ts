@@ -141,7 +141,7 @@ export function verifyApiRequest(input: VerifyApiRequestInput): ApiVerification 
         return fail("Missing auth_signature");
     }
     if (query.auth_version !== undefined && query.auth_version !== "1.0") {
-        return fail(`Unsupported auth_version ${query.auth_version}; expected 1.0`);
+        return fail("Unsupported auth_version; expected 1.0");
     }
     if (query.auth_timestamp === undefined || !/^\d{1,15}$/.test(query.auth_timestamp)) {
         return fail("Missing or malformed auth_timestamp (unix seconds expected)");

@@ -3,6 +3,11 @@
  * what the protocol refuses (unknown key 4001, bad protocol 4007, over capacity 4100 — as a `pusher:error`
  * frame followed by a close with the same code, which is what pusher-js expects during its handshake),
  * establishes connections and routes their frames. Other upgrade paths get an HTTP 400.
+ *
+ * Over capacity (4100, pusher-js retries after a backoff) means any of: more sockets than the open-files budget
+ * (`socketLimit`, so descriptors never run out and HTTP keeps working), more than `maxConnections`
+ * connections, or more than `maxConnectionsPerAddress` from the client's address. Refusal texts never echo
+ * client input.
  */
 import type { IncomingMessage, Server } from "http";
 import type { Duplex } from "stream";
@@ -17,6 +22,27 @@ export interface WsServerOptions extends ConnectionTiming {
     activityTimeoutSec: number;
     maxMessageBytes: number;
     maxConnections: number;
+    /** Connections from one client address (see `clientAddress`). */
+    maxConnectionsPerAddress: number;
+    /** Open sockets (refused ones still closing included) allowed by the open-files limit; undefined: none known. */
+    socketLimit: number | undefined;
+    /** The client's address of an upgrade request (the app resolves `X-Forwarded-For` per TRUST_PROXY). */
+    clientAddress: (request: IncomingMessage) => string;
+}
+
+/** Sockets refused so far, by reason (for stats and the start report). */
+export interface RefusalCounts {
+    /** Over the open-files budget. */
+    descriptors: number;
+    /** Over `maxConnections`. */
+    connections: number;
+    /** Over `maxConnectionsPerAddress`. */
+    perAddress: number;
+}
+
+/** Default client address: the TCP peer. */
+export function socketAddress(request: IncomingMessage): string {
+    return request.socket.remoteAddress ?? "unknown";
 }
 
 /** Hard WebSocket frame limit; beyond it `ws` closes the socket with 1009. Between `maxMessageBytes` and this,
@@ -31,7 +57,7 @@ function rejectUpgrade(socket: Duplex, status: number, text: string): void {
     socket.on("error", () => undefined);
     if (socket.writable) {
         socket.end(
-            `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`
+            `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`
         );
     }
     const kill = setTimeout(() => socket.destroy(), 1_000);
@@ -43,6 +69,9 @@ export class WsServer {
     private readonly wss: WebSocketServer;
     private readonly sockets = new Set<WebSocket>();
     private readonly servers = new Set<Server>();
+    /** Established connections per client address. */
+    private readonly perAddress = new Map<string, number>();
+    readonly refused: RefusalCounts = { descriptors: 0, connections: 0, perAddress: 0 };
     private closing: Promise<void> | undefined;
 
     constructor(
@@ -110,8 +139,24 @@ export class WsServer {
             return;
         }
         const params = new URLSearchParams(queryStart < 0 ? "" : url.slice(queryStart + 1));
-        this.wss.handleUpgrade(request, socket, head, ws => this.onOpen(ws, key, params));
+        let address: string;
+        try {
+            address = this.options.clientAddress(request);
+        } catch {
+            address = socketAddress(request);
+        }
+        this.wss.handleUpgrade(request, socket, head, ws => this.onOpen(ws, key, params, address));
     };
+
+    /** Connections currently established from `address`. */
+    connectionsFrom(address: string): number {
+        return this.perAddress.get(address) ?? 0;
+    }
+
+    /** Open WebSockets, refused ones still closing included (each holds a descriptor). */
+    get openSockets(): number {
+        return this.sockets.size;
+    }
 
     /** Handshake refusal: the `pusher:error` frame pusher-js reads during its handshake, then the close. */
     private refuse(ws: WebSocket, code: keyof typeof CloseReason, message: string): void {
@@ -119,7 +164,7 @@ export class WsServer {
         closeSocket(ws, code, CloseReason[code]);
     }
 
-    private onOpen(ws: WebSocket, key: string, params: URLSearchParams): void {
+    private onOpen(ws: WebSocket, key: string, params: URLSearchParams, address: string): void {
         this.sockets.add(ws);
         ws.on("error", error => this.hub.logger.debug({ err: error }, "broker socket error"));
         ws.once("close", () => this.sockets.delete(ws));
@@ -129,8 +174,15 @@ export class WsServer {
             closeSocket(ws, ErrorCode.OVER_CAPACITY, CloseReason[ErrorCode.OVER_CAPACITY]);
             return;
         }
+        const { socketLimit } = this.options;
+        if (socketLimit !== undefined && this.sockets.size > socketLimit) {
+            // Before anything else: this socket's descriptor is one of the last ones free.
+            this.refused.descriptors++;
+            this.refuse(ws, ErrorCode.OVER_CAPACITY, CloseReason[ErrorCode.OVER_CAPACITY]);
+            return;
+        }
         if (key !== this.hub.config.key) {
-            this.refuse(ws, ErrorCode.APP_NOT_FOUND, `App key ${key.slice(0, 64)} not found`);
+            this.refuse(ws, ErrorCode.APP_NOT_FOUND, "App key not found");
             return;
         }
         const protocol = params.get("protocol");
@@ -141,19 +193,37 @@ export class WsServer {
                 ErrorCode.UNSUPPORTED_PROTOCOL,
                 protocol === null
                     ? "No protocol version supplied; expected protocol=7"
-                    : `Unsupported protocol version ${protocol.slice(0, 16)}; supported: 5 to 7`
+                    : "Unsupported protocol version; supported: 5 to 7"
             );
             return;
         }
         if (this.hub.connections.size >= this.options.maxConnections) {
+            this.refused.connections++;
             this.refuse(ws, ErrorCode.OVER_CAPACITY, CloseReason[ErrorCode.OVER_CAPACITY]);
             return;
         }
+        const fromAddress = this.connectionsFrom(address);
+        if (fromAddress >= this.options.maxConnectionsPerAddress) {
+            this.refused.perAddress++;
+            this.refuse(
+                ws,
+                ErrorCode.OVER_CAPACITY,
+                `Too many connections from this address (at most ${this.options.maxConnectionsPerAddress}); try again later`
+            );
+            return;
+        }
+        this.perAddress.set(address, fromAddress + 1);
         const connection = new Connection(ws, this.hub.newSocketId(), this.options);
         this.hub.add(connection);
         ws.once("close", () => {
             connection.dispose();
             this.hub.remove(connection);
+            const left = this.connectionsFrom(address) - 1;
+            if (left > 0) {
+                this.perAddress.set(address, left);
+            } else {
+                this.perAddress.delete(address);
+            }
         });
         ws.on("pong", () => connection.markActivity());
         ws.on("ping", () => connection.markActivity());

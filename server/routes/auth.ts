@@ -3,13 +3,14 @@
  * Caller 1, the browser: its `Cookie` and `X-Csrf-Token` go to the Mendix access check; signs only on 200.
  * Caller 2, the Mendix app relaying server-to-server: `Authorization: Bearer <NOTIFY_API_KEY>`, no check.
  */
-import { Router } from "express";
+import { Router, type Request } from "express";
 import { z } from "zod";
 import { validateTopic, topicOfChannel, PRIVATE_PREFIX, validateChannel } from "../../protocol/index.js";
 import { INVALID_API_KEY_HEADERS } from "../apikey.js";
 import type { ServerContext } from "../context.js";
 import { HttpError, invalidRequest } from "../errors.js";
 import { formOrJsonBody, limiter } from "../middleware.js";
+import { createSessionKeyer } from "../session-key.js";
 
 /** Auth requests are tiny; 16 KB is plenty. */
 export const AUTH_BODY_LIMIT = 16 * 1024;
@@ -42,14 +43,31 @@ export interface AuthResponse {
 export function createAuthRouter(ctx: ServerContext): Router {
     const router = Router();
     const { config } = ctx;
+    // The Mendix app relays every user's request from one address: with the right key it does not count.
+    const relayed = (req: Request) => ctx.apiKey.classify(req) === "valid";
+    const sessions = createSessionKeyer(config.sessionCookie);
     router.post(
         "/rest/pusher/auth",
+        // First per Mendix session (per address without one), so that one flooding session is refused here and
+        // does not use up the budget of the other browsers behind its address.
         limiter({
             perMinute: config.rateLimitAuth,
             what: "channel authorization",
+            name: "auth per session",
             logger: ctx.logger,
-            // The Mendix app relays every user's request from one address: with the right key it does not count.
-            skip: req => ctx.apiKey.classify(req) === "valid"
+            skip: relayed,
+            keyOf: req => {
+                const rateKey = sessions.of(req);
+                return { key: rateKey.key, per: rateKey.kind };
+            }
+        }),
+        // Then the generous backstop per address, whatever the session (a flooder inventing session values).
+        limiter({
+            perMinute: config.rateLimitAuthAddress,
+            what: "channel authorization",
+            name: "auth per address",
+            logger: ctx.logger,
+            skip: relayed
         }),
         ...formOrJsonBody(Math.min(AUTH_BODY_LIMIT, config.bodyLimitBytes)),
         async (req, res) => {

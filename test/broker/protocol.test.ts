@@ -17,7 +17,8 @@ import {
 let broker: BrokerServer;
 
 beforeAll(async () => {
-    broker = await startBrokerServer({ maxConnections: 5 });
+    // Public channels (opt-in, off by default) keep the frame tests free of signatures.
+    broker = await startBrokerServer({ maxConnections: 5, publicChannels: true });
 });
 
 afterAll(async () => {

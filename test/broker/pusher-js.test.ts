@@ -29,7 +29,9 @@ async function client(options: Parameters<typeof connectClient>[1] = {}): Promis
 }
 
 beforeAll(async () => {
-    broker = await startBrokerServer();
+    // A Pusher conformance suite: public channels and client events are opt-in features (off by default, see
+    // test/security/), switched on here to check they behave as Pusher's do.
+    broker = await startBrokerServer({ publicChannels: true, clientEvents: true });
 });
 
 afterEach(async () => {

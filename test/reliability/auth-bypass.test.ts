@@ -536,16 +536,25 @@ describe("rate limits", () => {
         try {
             const fields = { socket_id: "1.2", channel_name: "private-Sales.Order.1" };
             const statuses: number[] = [];
-            for (let i = 0; i < 5; i++) {
+            for (let i = 0; i < 6; i++) {
                 statuses.push((await postForm(app.evidence, `${app.url}/rest/pusher/auth`, fields, SESSION)).status);
             }
-            expect(statuses).toEqual([200, 200, 200, 200, 200]);
-            // Guessing keys and rotating X-Forwarded-For (not trusted here) does not get more tries.
-            for (let i = 0; i < 10; i++) {
-                const answer = await postForm(app.evidence, `${app.url}/rest/pusher/auth`, fields, {
-                    Authorization: `Bearer guess-${i}`,
-                    "X-Forwarded-For": `10.0.0.${i}`
-                });
+            // The limit counts per Mendix session.
+            expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+            // Guessing keys counts per address (a guesser could invent a session per guess), and rotating
+            // X-Forwarded-For (not trusted here) does not get more tries.
+            const guesses: Answer[] = [];
+            for (let i = 0; i < 15; i++) {
+                guesses.push(
+                    await postForm(app.evidence, `${app.url}/rest/pusher/auth`, fields, {
+                        Authorization: `Bearer guess-${i}`,
+                        Cookie: `XASSESSIONID=invented-${i}`,
+                        "X-Forwarded-For": `10.0.0.${i}`
+                    })
+                );
+            }
+            expect(guesses.slice(0, 5).map(answer => answer.status)).toEqual([401, 401, 401, 401, 401]);
+            for (const answer of guesses.slice(5)) {
                 expectRefused(answer, 429, "rate_limited");
                 const retryAfter = Number(answer.headers.get("retry-after"));
                 expect(retryAfter).toBeGreaterThan(0);

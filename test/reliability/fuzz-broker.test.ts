@@ -899,7 +899,15 @@ async function exchange(socket: FuzzSocket, frame: BuiltFrame): Promise<FuzzSock
 const sockets: FuzzSocket[] = [];
 
 beforeAll(async () => {
-    app = await startApp({ LOG_LEVEL: "info" });
+    // The whole protocol surface, opt-in features included: public channels (the sync channels and one watched
+    // channel), client events, and room for every channel the fuzzer joins. The least-privilege defaults are
+    // covered by test/security/.
+    app = await startApp({
+        LOG_LEVEL: "info",
+        BROKER_PUBLIC_CHANNELS: "true",
+        BROKER_CLIENT_EVENTS: "true",
+        BROKER_MAX_SUBSCRIPTIONS: "1000"
+    });
     listener = createListener(app, BEARER);
     await Promise.all(
         WATCHED.map(
