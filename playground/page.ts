@@ -2,6 +2,7 @@
  * The playground's HTML: import map first (bare specifiers -> playground modules), then `window.mx`
  * (the fake Mendix client's session), then the page data and the page's module.
  */
+import { createHash } from "node:crypto";
 import type { PlaygroundBootstrap } from "./client/bootstrap.js";
 
 export interface PageSession {
@@ -71,4 +72,32 @@ export function renderPage(options: {
 </body>
 </html>
 `;
+}
+
+/** Inline scripts a browser executes (the import map and `window.mx`; not the JSON data block), in order. */
+export function inlineScripts(html: string): string[] {
+    return [...html.matchAll(/<script(?![^>]*\bsrc=)([^>]*)>([\s\S]*?)<\/script>/g)]
+        .filter(match => !/type="application\/json"/.test(match[1]))
+        .map(match => match[2]);
+}
+
+/**
+ * Content Security Policy of the page: scripts, styles and everything else only from this server, the two
+ * inline scripts by their hashes, connections only to this server and its WebSocket, and no framing.
+ */
+export function contentSecurityPolicy(html: string, webSockets: readonly string[]): string {
+    const hashes = inlineScripts(html).map(
+        script => `'sha256-${createHash("sha256").update(script, "utf8").digest("base64")}'`
+    );
+    return [
+        "default-src 'self'",
+        `script-src 'self' ${hashes.join(" ")}`,
+        "style-src 'self'",
+        "img-src 'self' data:",
+        `connect-src 'self' ${webSockets.join(" ")}`.trim(),
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'"
+    ].join("; ");
 }

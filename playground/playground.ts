@@ -3,7 +3,9 @@
  * the way the Mendix client does, backed by the fake Mendix runtime (sessions, CSRF, object access).
  *
  * Wire it with `createApp(config, { extend: mountPlayground, accessCheckUrl: <this server> })`.
- * Nothing is mounted when `config.playground` is false (always the case in production).
+ * Nothing is mounted when `config.playground` is false: it is on only in local demo mode (not production,
+ * MENDIX_APP_URL unset). Its notify relay uses the server's own API key, so it answers only requests made on
+ * this machine (see `relayRefusal`), and the page carries a strict Content Security Policy.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -12,7 +14,7 @@ import { z } from "zod";
 import { GUID_PATTERN, MAX_DATA_LENGTH } from "../protocol/index.js";
 import { DEFAULT_USER } from "./data.js";
 import { type PlaygroundBootstrap, QUERY, SIGNED_OUT } from "./client/bootstrap.js";
-import { renderPage } from "./page.js";
+import { contentSecurityPolicy, renderPage } from "./page.js";
 import { type FakeMendix, type FakeSession, createFakeMendix } from "./runtime.js";
 import { REPO_ROOT } from "./root.js";
 import { VENDOR_PREFIX, browserModules, importMap, providedSpecifiers } from "./vendor.js";
@@ -20,7 +22,12 @@ import { WIDGET_MODULE, bareImports, findWidgetBuild } from "./widget-build.js";
 
 /** What the server passes to `extend` (structurally; see server/app.ts `AppOptions.extend`). */
 export interface PlaygroundContext {
-    config: { playground: boolean; mendixAppUrl?: string | null };
+    config: {
+        playground: boolean;
+        mendixAppUrl?: string | null;
+        /** WS_HOST / WS_PORT / WS_TLS: where the widget's WebSocket goes when not to this server. */
+        ws?: { host?: string; port?: number; tls?: boolean };
+    };
     notifyApiKey: string;
     logger: {
         info(object: object, message?: string): void;
@@ -75,6 +82,69 @@ function intParam(value: unknown, fallback: number, min: number, max: number): n
 
 function flagParam(value: unknown): boolean {
     return value === "1" || value === "true" || value === "yes";
+}
+
+/** Loopback addresses: 127.0.0.0/8, ::1 and their IPv4-mapped form. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+    if (address === undefined) {
+        return false;
+    }
+    const bare = address.startsWith("::ffff:") ? address.slice("::ffff:".length) : address;
+    return bare === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+/** Host names that mean this machine (Host and Origin of a relay request must use one: no DNS rebinding). */
+function isLoopbackHost(host: string): boolean {
+    const name = host
+        .replace(/:\d+$/, "")
+        .replace(/^\[(.*)\]$/, "$1")
+        .toLowerCase();
+    return name === "localhost" || name.endsWith(".localhost") || isLoopbackAddress(name);
+}
+
+/**
+ * Why a notify relay request is refused, or null. The relay notifies with the server's own API key, so only a
+ * person at this machine may use it: the TCP peer must be loopback, nothing may have forwarded the request (a
+ * local reverse proxy would make every caller look local), Host must name this machine (a DNS-rebinding page
+ * would send its own name) and a browser's Origin, when sent, too (no other site's page may post here).
+ */
+export function relayRefusal(req: Request): string | null {
+    if (!isLoopbackAddress(req.socket.remoteAddress)) {
+        return "it answers only requests from this machine (loopback)";
+    }
+    if (req.get("x-forwarded-for") !== undefined || req.get("forwarded") !== undefined) {
+        return "it answers only direct requests, not ones forwarded by a proxy";
+    }
+    const host = req.get("host");
+    if (host === undefined || !isLoopbackHost(host)) {
+        return "open the playground as http://localhost:<port>/ or http://127.0.0.1:<port>/";
+    }
+    const origin = req.get("origin");
+    if (origin !== undefined) {
+        let originHost: string | undefined;
+        try {
+            originHost = new URL(origin).host;
+        } catch {
+            originHost = undefined;
+        }
+        if (originHost === undefined || originHost !== host) {
+            return "it answers only the playground page itself";
+        }
+    }
+    return null;
+}
+
+/** `ws://` and `wss://` sources of the page's WebSocket (this server, or WS_HOST) for the CSP. */
+function webSocketSources(req: Request, ws: PlaygroundContext["config"]["ws"]): string[] {
+    const safe = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+    const hosts = [req.get("host") ?? ""];
+    if (ws?.host !== undefined) {
+        const bracketed = ws.host.includes(":") && !ws.host.startsWith("[") ? `[${ws.host}]` : ws.host;
+        hosts.push(ws.port === undefined ? `${bracketed}:*` : `${bracketed}:${ws.port}`);
+    }
+    return hosts
+        .filter(host => safe.test(host) || /:\*$/.test(host))
+        .flatMap(host => [`ws://${host}`, `wss://${host}`]);
 }
 
 function selfBaseUrl(req: Request): string {
@@ -153,15 +223,16 @@ export function createPlayground(
         if (!ctx.config.playground) {
             return;
         }
-        const mendix = options.mendix ?? sharedFakeMendix();
         if (ctx.config.mendixAppUrl) {
+            // Never next to a real Mendix app (config.ts keeps `playground` off then; this is the second lock).
             ctx.logger.warn(
                 { mendixAppUrl: ctx.config.mendixAppUrl },
-                "MENDIX_APP_URL is set: access checks go to that app, so playground sessions are not accepted"
+                "MENDIX_APP_URL is set: the playground is not mounted (local demo mode only)"
             );
-        } else {
-            app.use(mendix.router);
+            return;
         }
+        const mendix = options.mendix ?? sharedFakeMendix();
+        app.use(mendix.router);
         // Build the browser modules in the background so the first page load is fast.
         browserModules().catch((error: unknown) =>
             ctx.logger.error({ err: error }, "building the playground's browser modules failed")
@@ -189,21 +260,23 @@ export function createPlayground(
                 accessCheck: ctx.config.mendixAppUrl ? "mendix-app" : "fake-runtime",
                 ...describeWidget(root)
             };
+            const html = renderPage({
+                importMap: importMap(),
+                session: {
+                    userName: session?.user.name ?? null,
+                    userGuid: String(2533274790395905 + Math.max(0, userIndex)),
+                    roles: session ? ["User"] : [],
+                    csrfToken: session?.csrfToken ?? ""
+                },
+                bootstrap,
+                appUrl: VENDOR_PREFIX + "app.js",
+                cssUrl: PLAYGROUND_PREFIX + "playground.css"
+            });
             res.set("Cache-Control", "no-store");
-            res.type("html").send(
-                renderPage({
-                    importMap: importMap(),
-                    session: {
-                        userName: session?.user.name ?? null,
-                        userGuid: String(2533274790395905 + Math.max(0, userIndex)),
-                        roles: session ? ["User"] : [],
-                        csrfToken: session?.csrfToken ?? ""
-                    },
-                    bootstrap,
-                    appUrl: VENDOR_PREFIX + "app.js",
-                    cssUrl: PLAYGROUND_PREFIX + "playground.css"
-                })
-            );
+            res.set("Content-Security-Policy", contentSecurityPolicy(html, webSocketSources(req, ctx.config.ws)));
+            res.set("X-Frame-Options", "DENY");
+            res.set("Referrer-Policy", "no-referrer");
+            res.type("html").send(html);
         });
 
         app.get(PLAYGROUND_PREFIX + "playground.css", (_req, res) => {
@@ -237,7 +310,21 @@ export function createPlayground(
         });
 
         // What a microflow does with Call REST: POST /rest/pusher/notify with the Bearer API key.
-        app.post(NOTIFY_PATH, express.json({ limit: "64kb" }), async (req, res) => {
+        const relayGuard: express.RequestHandler = (req, res, next) => {
+            const refusal = relayRefusal(req);
+            if (refusal === null) {
+                next();
+                return;
+            }
+            ctx.logger.warn({ ip: req.socket.remoteAddress }, "playground notify relay refused a request");
+            res.status(403).json({
+                error: {
+                    code: "forbidden",
+                    message: `The playground's notify relay uses the server's API key, so ${refusal}.`
+                }
+            });
+        };
+        app.post(NOTIFY_PATH, relayGuard, express.json({ limit: "64kb" }), async (req, res) => {
             const parsed = notifySchema.safeParse(req.body);
             if (!parsed.success) {
                 res.status(400).json({

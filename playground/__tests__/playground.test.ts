@@ -346,21 +346,32 @@ describe("playground off", () => {
         }
     });
 
-    it("does not answer access checks itself once MENDIX_APP_URL is set", async () => {
+    it("is never mounted next to a real Mendix app, not even with PLAYGROUND=true", async () => {
         const config = loadConfig({
             LOG_LEVEL: "silent",
             NOTIFY_API_KEY: API_KEY,
-            MENDIX_APP_URL: "http://127.0.0.1:9"
+            MENDIX_APP_URL: "http://127.0.0.1:9",
+            PLAYGROUND: "true"
         });
-        expect(config.playground).toBe(true);
-        const running = await createApp(config, { extend: createPlayground({ mendix: createFakeMendix() }) });
+        expect(config.playground).toBe(false);
+        expect(config.warnings.join("\n")).toMatch(/PLAYGROUND is ignored/);
+        // Even when handed a config that claims otherwise, the mount refuses to serve next to MENDIX_APP_URL.
+        const running = await createApp(
+            { ...config, playground: true },
+            { extend: createPlayground({ mendix: createFakeMendix() }) }
+        );
         const base = await running.listen(0, "127.0.0.1");
         try {
-            const page = await getPage(base);
-            expect(page.status).toBe(200);
+            expect((await fetch(`${base}/`)).status).toBe(404);
+            const relay = await fetch(`${base}/playground/notify`, {
+                method: "POST",
+                headers: { "Content-Type": "application/json" },
+                body: JSON.stringify({ guid: ORDER_1, action: "refresh" })
+            });
+            expect(relay.status).toBe(404);
             const response = await fetch(base + ACCESS_CHECK_PATH, {
                 method: "POST",
-                headers: { "Content-Type": "application/json", Cookie: page.cookie!, "X-Csrf-Token": page.csrfToken },
+                headers: { "Content-Type": "application/json" },
                 body: JSON.stringify({ channel: `private-Sales.Order.${ORDER_1}`, topic: `Sales.Order.${ORDER_1}` })
             });
             expect(response.status).toBe(404);
