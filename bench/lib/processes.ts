@@ -200,6 +200,9 @@ export function startServerProcess(
             PLAYGROUND: "false",
             LOG_LEVEL: options.logLevel ?? "info",
             RATE_LIMIT_AUTH: "1000000",
+            RATE_LIMIT_AUTH_ADDRESS: "10000000",
+            // Thousands of sockets from one loopback address stand for thousands of browsers.
+            BROKER_MAX_CONNECTIONS_PER_ADDRESS: "1000000",
             RATE_LIMIT_NOTIFY: "1000000",
             ...options.env
         }

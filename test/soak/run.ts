@@ -64,7 +64,14 @@ function parseOptions(argv: string[]): Options {
 }
 
 const ENTRY = "test/soak/server-entry.ts";
-const SERVER_ENV = { RATE_LIMIT_NOTIFY: "1000000", RATE_LIMIT_AUTH: "1000000", LOG_LEVEL: "info" };
+/** Every client connects from 127.0.0.1: the per-address limits would count 1,000 browsers as one. */
+const SERVER_ENV = {
+    RATE_LIMIT_NOTIFY: "1000000",
+    RATE_LIMIT_AUTH: "1000000",
+    RATE_LIMIT_AUTH_ADDRESS: "10000000",
+    BROKER_MAX_CONNECTIONS_PER_ADDRESS: "1000000",
+    LOG_LEVEL: "info"
+};
 
 /** Keep-alive connections of the driver to the server: requests beyond them wait in the agent's queue. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 48 });
