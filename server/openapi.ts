@@ -1,6 +1,6 @@
 /**
  * The OpenAPI 3.0 document of the HTTP API, served at `GET /openapi.json`: OpenAPI 3.0 because Studio Pro's
- * import of consumed REST services reads OpenAPI 2.0 and 3.0 contracts (not 3.1). Every schema in it is
+ * import of consumed REST services targets OpenAPI 2.0 and 3.0, not 3.1 (docs/openapi.md). Every schema in it is
  * GENERATED from the zod schemas the routes validate with (./schemas.ts, ./routes/notify.ts, ./routes/auth.ts)
  * by `z.toJSONSchema(schema, { target: "openapi-3.0" })`, so each rule is written once, in the protocol module
  * and the schemas built on it. Only the operations around them (paths, statuses, security) are written here.
