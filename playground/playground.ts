@@ -137,7 +137,8 @@ export function relayRefusal(req: Request): string | null {
 /** `ws://` and `wss://` sources of the page's WebSocket (this server, or WS_HOST) for the CSP. */
 function webSocketSources(req: Request, ws: PlaygroundContext["config"]["ws"]): string[] {
     const safe = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
-    const hosts = [req.get("host") ?? ""];
+    // The host the browser used (X-Forwarded-Host from a trusted proxy), as GET /rest/pusher/key derives wsHost.
+    const hosts = [req.host ?? ""];
     if (ws?.host !== undefined) {
         const bracketed = ws.host.includes(":") && !ws.host.startsWith("[") ? `[${ws.host}]` : ws.host;
         hosts.push(ws.port === undefined ? `${bracketed}:*` : `${bracketed}:${ws.port}`);

@@ -251,7 +251,8 @@ describe("playground (server on, no browser)", () => {
         expect(bad.status).toBe(400);
         const unknown = await post({ guid: "123", action: "refresh" });
         expect(unknown.status).toBe(400);
-        const invalidAction = await post({ guid: ORDER_1, action: "has spaces" });
+        // Spaces are allowed since action names follow Pusher's event-name rules; a reserved prefix is not.
+        const invalidAction = await post({ guid: ORDER_1, action: "pusher:reserved" });
         expect(invalidAction.status).toBe(400);
         expect(await invalidAction.json()).toMatchObject({ error: { code: "invalid_request" } });
     });
