@@ -23,7 +23,10 @@ interface Started {
     exited: Promise<number | null>;
 }
 
-function start(env: Record<string, string>, command: string[] = [TSX, "server/main.ts"]): Started {
+function start(
+    env: Record<string, string>,
+    command: string[] = [process.execPath, "--import", "tsx", "server/main.ts"]
+): Started {
     const child = spawn(command[0], command.slice(1), {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
