@@ -4,6 +4,7 @@
  * Pure functions only: no DOM, no Node, no dependencies (docs/architecture.md, "Where each rule lives").
  */
 export * from "./action.js";
+export * from "./catchup.js";
 export * from "./channel.js";
 export * from "./payload.js";
 export * from "./validation.js";

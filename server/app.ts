@@ -15,6 +15,7 @@ import type { Logger } from "pino";
 import type Pusher from "pusher";
 import { createApiKeyChecker } from "./apikey.js";
 import { createBroker, randomCredentials, type Broker } from "./broker/index.js";
+import { createCatchup, type Catchup } from "./catchup.js";
 import type { Config } from "./config.js";
 import type { ServerContext } from "./context.js";
 import { createErrorHandler, notFoundHandler } from "./errors.js";
@@ -70,8 +71,10 @@ export interface RunningApp {
      * it. In embedded mode it points at this server's own broker HTTP API once listening (not used by notify).
      */
     readonly pusher: Pusher;
-    /** What notify triggers through: `kind` "sdk" (external broker) or "embedded" (in-process). */
+    /** What notify triggers through: `kind` "sdk" (external broker) or "embedded" (in-process), stamped for catch-up. */
     readonly trigger: Trigger;
+    /** The catch-up state (what widgets that subscribe again missed). */
+    readonly catchup: Catchup;
     /** Listens (defaults: config.port, config.host) and resolves the base URL. */
     listen(port?: number, host?: string): Promise<string>;
     /**
@@ -153,7 +156,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     let pusher: Pusher;
     let trigger: Trigger;
     let brokerReady: () => Promise<ProbeResult>;
-    const access = createAccessClient();
+    const access = createAccessClient({ limits: config.accessLimits });
+    const catchup = createCatchup({ limits: config.catchup, logger });
 
     if (config.broker.mode === "embedded") {
         const credentials = config.broker.credentials ?? randomCredentials();
@@ -183,6 +187,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         trigger = createSdkTrigger(pusher, retryPolicy);
         brokerReady = createBrokerProbe(createPusher(config.broker, undefined, PROBE_TIMEOUT_MS));
     }
+    // Every notification gets its catch-up position and is kept for widgets that resubscribe (catchup.ts).
+    trigger = catchup.wrap(trigger);
 
     const ctx: ServerContext = {
         config,
@@ -191,6 +197,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         brokerKey: broker?.key ?? (config.broker.mode === "embedded" ? "" : config.broker.key),
         pusher: () => pusher,
         trigger,
+        catchup,
         access,
         accessCheckBaseUrl: () => {
             const override = options.accessCheckUrl;
@@ -252,6 +259,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             } finally {
                 clearInterval(sweeper);
                 access.close();
+                catchup.close();
             }
         })();
         return closed;
@@ -268,6 +276,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             return pusher;
         },
         trigger,
+        catchup,
         async listen(port = config.port, host = config.host) {
             const address = await listenOn(server, port, host);
             url = baseUrl(host, address.port);

@@ -67,6 +67,10 @@ export interface Config {
     brokerLimits: BrokerLimits;
     /** Time limits of the HTTP server (WebSocket upgrade requests included). */
     httpTimeouts: HttpTimeouts;
+    /** MENDIX_MAX_CONCURRENT / MENDIX_QUEUE_*: how many access checks run at once, how many wait and how long. */
+    accessLimits: AccessLimits;
+    /** CATCHUP_*: what the server keeps for widgets that resubscribe after an interruption. */
+    catchup: CatchupConfig;
     /** Harmless oddities worth a log line at start (ignored variables and the like). */
     warnings: string[];
 }
@@ -93,6 +97,26 @@ export interface HttpTimeouts {
     requestMs: number;
     /** HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle kept-alive connection is closed after it. */
     keepAliveMs: number;
+}
+
+/** MENDIX_MAX_CONCURRENT, MENDIX_QUEUE_LIMIT, MENDIX_QUEUE_TIMEOUT_MS. */
+export interface AccessLimits {
+    /** Access checks sent to the Mendix app at once; the others wait in a queue. */
+    maxConcurrent: number;
+    /** Access checks that may wait; beyond it a check answers 503 at once. */
+    queueLimit: number;
+    /** Longest wait for a free slot; then 503 `access_check_unavailable` with `Retry-After`. */
+    queueTimeoutMs: number;
+}
+
+/** CATCHUP_TTL_SECONDS, CATCHUP_MAX_CHANNELS, CATCHUP_MAX_BYTES (docs/architecture-catchup.md). */
+export interface CatchupConfig {
+    /** How long a notification is kept for widgets that missed it. */
+    ttlMs: number;
+    /** Most channels with catch-up state (least recently notified dropped first). */
+    maxChannels: number;
+    /** Most bytes of kept payloads. */
+    maxBytes: number;
 }
 
 /** NODE_ENV values that mean "not production" (compared case-insensitively); any other value is production. */
@@ -267,7 +291,13 @@ const envSchema = z.object({
     BROKER_MAX_CONNECTIONS_PER_ADDRESS: integer(1, 10_000_000),
     HTTP_HEADERS_TIMEOUT_MS: integer(100, 600_000),
     HTTP_REQUEST_TIMEOUT_MS: integer(100, 3_600_000),
-    HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000)
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(100, 600_000),
+    MENDIX_MAX_CONCURRENT: integer(1, 10_000),
+    MENDIX_QUEUE_LIMIT: integer(0, 1_000_000),
+    MENDIX_QUEUE_TIMEOUT_MS: integer(100, 120_000),
+    CATCHUP_TTL_SECONDS: integer(10, 604_800),
+    CATCHUP_MAX_CHANNELS: integer(100, 10_000_000),
+    CATCHUP_MAX_BYTES: integer(1_048_576, 17_179_869_184)
 });
 
 type Env = z.output<typeof envSchema>;
@@ -581,6 +611,16 @@ function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
         sessionCookie: env.MENDIX_SESSION_COOKIE ?? "XASSESSIONID",
         brokerLimits,
         httpTimeouts,
+        accessLimits: {
+            maxConcurrent: env.MENDIX_MAX_CONCURRENT ?? 32,
+            queueLimit: env.MENDIX_QUEUE_LIMIT ?? 10_000,
+            queueTimeoutMs: env.MENDIX_QUEUE_TIMEOUT_MS ?? 10_000
+        },
+        catchup: {
+            ttlMs: (env.CATCHUP_TTL_SECONDS ?? 1800) * 1000,
+            maxChannels: env.CATCHUP_MAX_CHANNELS ?? 50_000,
+            maxBytes: env.CATCHUP_MAX_BYTES ?? 33_554_432
+        },
         warnings
     };
 }

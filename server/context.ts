@@ -4,6 +4,7 @@
 import type Pusher from "pusher";
 import type { Logger } from "pino";
 import type { ApiKeyChecker } from "./apikey.js";
+import type { Catchup } from "./catchup.js";
 import type { Config } from "./config.js";
 import type { AccessClient } from "./mendix/access.js";
 import type { ProbeResult } from "./pusher.js";
@@ -17,8 +18,13 @@ export interface ServerContext {
     brokerKey: string;
     /** The pusher SDK instance: signs channel authorizations (and triggers, with an external broker). */
     pusher(): Pusher;
-    /** Hands notifications to the broker: the pusher SDK (external broker) or in-process (embedded broker). */
+    /**
+     * Hands notifications to the broker: the pusher SDK (external broker) or in-process (embedded broker), each
+     * stamped and kept for catch-up.
+     */
     trigger: Trigger;
+    /** What widgets that subscribe again missed (the `catchup` of channel authorizations). */
+    catchup: Catchup;
     /** Client of the Mendix access check (keep-alive connections, closed with the app). */
     access: AccessClient;
     /** Base URL of the Mendix app for access checks, if any. */

@@ -9,6 +9,7 @@ import {
     ACTION_RULE,
     ENTITY_NAME_PATTERN,
     EPOCH_MS_PATTERN,
+    EPOCH_PATTERN,
     GUID_PATTERN,
     MAX_DATA_LENGTH,
     MAX_EPOCH_MS,
@@ -168,11 +169,45 @@ export const keyResponseSchema = z.strictObject({
 });
 export type KeyResponse = z.output<typeof keyResponseSchema>;
 
+/** The catch-up fields of every payload (protocol/catchup.ts). */
+const seqSchema = z.int().min(0).meta({
+    description:
+        "The notification's position on its channel: strictly increasing within an epoch (a server clock in microseconds, not a count).",
+    example: 1764583200000123
+});
+const epochSchema = z.string().regex(EPOCH_PATTERN).meta({
+    description:
+        "Identity of the server's catch-up state; a new one after a restart: positions of another epoch cannot be compared.",
+    example: "q3VbXw2mT0aK"
+});
+
 export const authResponseSchema = z.strictObject({
     auth: z
         .string()
         .regex(/^[^:]+:[0-9a-f]{64}$/)
-        .meta({ description: "`<key>:<hex HMAC-SHA256>`, handed to pusher-js." })
+        .meta({ description: "`<key>:<hex HMAC-SHA256>`, handed to pusher-js." }),
+    catchup: z
+        .strictObject({
+            epoch: epochSchema,
+            seq: seqSchema.meta({
+                description: "The widget's new cursor on the channel: every later notification has a larger `seq`."
+            }),
+            missed: z
+                .array(z.lazy(() => notificationPayloadSchema))
+                .optional()
+                .meta({
+                    description:
+                        "Only when the request carried `catchup`: the latest payload of each action the widget may have missed, oldest first (the widget runs those whose `seq` it has not seen)."
+                }),
+            lost: z.enum(["restart", "expired"]).optional().meta({
+                description:
+                    "The widget may have missed more than `missed` holds: `restart` (another epoch: the server lost its catch-up state), `expired` (a missed notification is no longer kept)."
+            })
+        })
+        .meta({
+            description:
+                "Catch-up (docs/architecture-catchup.md). Clients that do not know it ignore it, as pusher-js does."
+        })
 });
 
 export const notifyResponseSchema = z.strictObject({
@@ -204,9 +239,14 @@ export const notificationPayloadSchema = z
         actionName: z.string().meta({
             description: "The event name again, as the Mendix 7 Java Notify action sends it, for old listeners."
         }),
-        data: z.string().max(MAX_DATA_LENGTH).optional()
+        data: z.string().max(MAX_DATA_LENGTH).optional(),
+        seq: seqSchema,
+        epoch: epochSchema
     })
-    .meta({ description: "What listeners receive as the event data (JSON)." });
+    .meta({
+        description:
+            "What listeners receive as the event data (JSON). `seq` and `epoch` serve the catch-up of the Listen widget; old listeners ignore them."
+    });
 
 export const healthzSchema = z.strictObject({ status: z.literal("ok") });
 export const readyzSchema = z.strictObject({ status: z.literal("ready"), broker: z.enum(["embedded", "pusher"]) });

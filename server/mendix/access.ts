@@ -8,9 +8,15 @@
  * global `fetch`: undici's web streams and WASM parser were ~28 % of the server's CPU on the browser auth
  * path (bench/RESULTS.md, finding F4). The timeout covers the whole exchange (queueing for a socket,
  * connecting, the answer and its body); an answer above 64 KB is not read.
+ *
+ * At most `limits.maxConcurrent` checks run at once (./gate.ts): after a restart every open page authorizes again
+ * at once, and the Mendix app must not see more than that many requests. A check that waits too long, or finds the
+ * queue full, is `unavailable` with a `retryAfterSeconds` spread over the queue timeout.
  */
+import { randomInt } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
+import { createGate, type Busy, type GateLimits, type GateStats } from "./gate.js";
 
 export const ACCESS_CHECK_PATH = "/rest/notifylisten/v1/access";
 /** Answers larger than this are not read (a Mendix access answer is a few bytes). */
@@ -28,8 +34,11 @@ export type AccessResult =
     | { outcome: "allowed"; user: string }
     | { outcome: "not_authenticated" }
     | { outcome: "forbidden" }
-    /** `reason` is safe to show to the browser; `cause` (network detail) is for logs only. */
-    | { outcome: "unavailable"; reason: string; status?: number; cause?: string };
+    /**
+     * `reason` is safe to show to the browser; `cause` (network detail) is for logs only; `retryAfterSeconds` when
+     * the check did not start because too many were running (ask again then).
+     */
+    | { outcome: "unavailable"; reason: string; status?: number; cause?: string; retryAfterSeconds?: number };
 
 export interface AccessCheckRequest {
     /** Base URL of the Mendix app (MENDIX_APP_URL), without trailing slash. */
@@ -50,11 +59,18 @@ export interface AccessClientOptions {
     maxSockets?: number;
     /** Default ACCESS_IDLE_SOCKET_MS. */
     idleSocketMs?: number;
+    /** Checks at once, waiting and how long (MENDIX_MAX_CONCURRENT, MENDIX_QUEUE_*); default ACCESS_LIMITS. */
+    limits?: GateLimits;
 }
+
+/** Defaults of MENDIX_MAX_CONCURRENT, MENDIX_QUEUE_LIMIT and MENDIX_QUEUE_TIMEOUT_MS. */
+export const ACCESS_LIMITS: GateLimits = { maxConcurrent: 32, queueLimit: 10_000, queueTimeoutMs: 10_000 };
 
 export interface AccessClient {
     /** Calls the access check; never throws. */
     check(request: AccessCheckRequest): Promise<AccessResult>;
+    /** Checks running and waiting, and the most that ran at once. */
+    stats(): GateStats;
     /** Closes every connection to the Mendix app (checks after this open new ones). */
     close(): void;
 }
@@ -103,10 +119,25 @@ interface Transport {
     agent: http.Agent;
 }
 
+/** A check that did not start: ask again after a random 1 s up to the queue timeout, so pages do not come back together. */
+function busyAnswer(why: Busy, limits: GateLimits): Unavailable {
+    return {
+        outcome: "unavailable",
+        reason:
+            why === "queue-full"
+                ? "too many access checks are waiting for the Mendix app"
+                : `the Mendix app did not take the access check within ${limits.queueTimeoutMs} ms (too many at once)`,
+        retryAfterSeconds: randomInt(1, Math.max(2, Math.ceil(limits.queueTimeoutMs / 1000)) + 1)
+    };
+}
+
 export function createAccessClient(options: AccessClientOptions = {}): AccessClient {
+    const limits = options.limits ?? ACCESS_LIMITS;
+    const gate = createGate(limits);
     const agentOptions: http.AgentOptions = {
         keepAlive: true,
-        maxSockets: options.maxSockets ?? ACCESS_MAX_SOCKETS,
+        // The gate decides how many run; the agent must not make them wait a second time.
+        maxSockets: options.maxSockets ?? Math.max(ACCESS_MAX_SOCKETS, limits.maxConcurrent),
         timeout: options.idleSocketMs ?? ACCESS_IDLE_SOCKET_MS,
         scheduling: "lifo"
     };
@@ -261,7 +292,12 @@ export function createAccessClient(options: AccessClientOptions = {}): AccessCli
         });
 
     return {
-        check,
+        check: request =>
+            gate.run(
+                () => check(request),
+                why => busyAnswer(why, limits)
+            ),
+        stats: () => gate.stats(),
         close() {
             for (const transport of Object.values(transports)) {
                 transport?.agent.destroy();

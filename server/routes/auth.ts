@@ -2,10 +2,19 @@
  * `POST /rest/pusher/auth`: private-channel authorization for pusher-js.
  * Caller 1, the browser: its `Cookie` and `X-Csrf-Token` go to the Mendix access check; signs only on 200.
  * Caller 2, the Mendix app relaying server-to-server: `Authorization: Bearer <NOTIFY_API_KEY>`, no check.
+ * Both answers carry `catchup` (../catchup.ts): with the request's optional `catchup` cursor, what the widget missed.
  */
 import { Router, type Request } from "express";
 import { z } from "zod";
-import { validateTopic, topicOfChannel, PRIVATE_PREFIX, validateChannel } from "../../protocol/index.js";
+import {
+    CURSOR_PATTERN,
+    parseCursor,
+    validateTopic,
+    topicOfChannel,
+    PRIVATE_PREFIX,
+    validateChannel,
+    type CatchupAnswer
+} from "../../protocol/index.js";
 import { INVALID_API_KEY_HEADERS } from "../apikey.js";
 import type { ServerContext } from "../context.js";
 import { HttpError, invalidRequest } from "../errors.js";
@@ -31,13 +40,25 @@ export const privateChannelSchema = z.string({ error: "must be a string" }).supe
     }
 });
 
+/** The widget's cursor on the channel when it subscribes again: `<epoch>:<seq>` (protocol/catchup.ts). */
+export const catchupCursorSchema = z
+    .string({ error: "catchup must be a string" })
+    .regex(CURSOR_PATTERN, { error: 'must look like "<epoch>:<seq>" (the epoch and seq of the last notification)' })
+    .meta({
+        description:
+            "Sent by the Listen widget when it subscribes again after an interruption: the `epoch` and highest `seq` it knows on the channel. The answer's `catchup.missed` then lists what it missed.",
+        example: "q3VbXw2mT0aK:1764583200000123"
+    });
+
 export const authRequestSchema = z.object({
     socket_id: socketIdSchema,
-    channel_name: privateChannelSchema
+    channel_name: privateChannelSchema,
+    catchup: catchupCursorSchema.optional()
 });
 
 export interface AuthResponse {
     auth: string;
+    catchup: CatchupAnswer;
 }
 
 export function createAuthRouter(ctx: ServerContext): Router {
@@ -75,7 +96,7 @@ export function createAuthRouter(ctx: ServerContext): Router {
             if (!parsed.success) {
                 throw invalidRequest(parsed.error, "Invalid channel authorization request.");
             }
-            const { socket_id: socketId, channel_name: channel } = parsed.data;
+            const { socket_id: socketId, channel_name: channel, catchup: cursor } = parsed.data;
             const topic = topicOfChannel(channel)!;
             const caller = ctx.apiKey.classify(req);
             if (caller === "invalid") {
@@ -116,7 +137,10 @@ export function createAuthRouter(ctx: ServerContext): Router {
                         throw new HttpError(
                             "access_check_unavailable",
                             "The Mendix access check is unavailable; try again later.",
-                            { reason: result.reason }
+                            { reason: result.reason },
+                            result.retryAfterSeconds === undefined
+                                ? undefined
+                                : { "Retry-After": String(result.retryAfterSeconds) }
                         );
                     case "allowed":
                         req.log.debug({ channel, user: result.user }, "access granted");
@@ -126,8 +150,9 @@ export function createAuthRouter(ctx: ServerContext): Router {
                 req.log.debug({ channel }, "relayed authorization");
             }
             const signed = ctx.pusher().authorizeChannel(socketId, channel);
-            const body: AuthResponse = { auth: signed.auth };
-            res.json(body);
+            // Spliced JSON (AuthResponse): the kept payloads go out as they were sent, without parsing them again.
+            const catchup = ctx.catchup.authorize(channel, cursor === undefined ? undefined : parseCursor(cursor)!);
+            res.type("application/json").send(`{"auth":${JSON.stringify(signed.auth)},"catchup":${catchup}}`);
         }
     );
     return router;

@@ -7,6 +7,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import {
+    CATCHUP_FIELDS_MAX_BYTES,
     MAX_PAYLOAD_BYTES,
     channelForTopic,
     defaultTopic,
@@ -157,8 +158,12 @@ export function prepareNotification(
     }
     const data = JSON.stringify(payload);
     // A UTF-16 code unit takes at most 3 UTF-8 bytes: only a long payload needs counting. Native count
-    // (protocol's utf8Length is the browser-safe loop); JSON.stringify leaves no lone surrogates.
-    const bytes = data.length * 3 <= MAX_PAYLOAD_BYTES ? 0 : Buffer.byteLength(data, "utf8");
+    // (protocol's utf8Length is the browser-safe loop); JSON.stringify leaves no lone surrogates. The trigger adds
+    // the catch-up fields `seq` and `epoch` (../catchup.ts): their room counts too.
+    const bytes =
+        data.length * 3 + CATCHUP_FIELDS_MAX_BYTES <= MAX_PAYLOAD_BYTES
+            ? 0
+            : Buffer.byteLength(data, "utf8") + CATCHUP_FIELDS_MAX_BYTES;
     if (bytes > MAX_PAYLOAD_BYTES) {
         const where = index === undefined ? "The payload" : `The payload of notification ${index}`;
         throw new HttpError(

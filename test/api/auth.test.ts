@@ -33,7 +33,11 @@ describe("browser caller (access check)", () => {
         const before = access.requests.length;
         const { status, body } = await answer(postForm(auth, { socket_id: SOCKET, channel_name: CHANNEL }, BROWSER));
         expect(status).toBe(200);
-        expect(body).toEqual({ auth: expectedAuth(SOCKET, CHANNEL) });
+        // With the catch-up position of a first subscription (docs/architecture-catchup.md).
+        expect(body).toEqual({
+            auth: expectedAuth(SOCKET, CHANNEL),
+            catchup: { epoch: server.running.catchup.store.epoch, seq: expect.any(Number) }
+        });
         expect(access.requests.slice(before)).toEqual([
             expect.objectContaining({
                 cookie: BROWSER.Cookie,
@@ -133,7 +137,10 @@ describe("Mendix app relay (Bearer)", () => {
             postForm(auth, { socket_id: "1.2", channel_name: "private-Custom.Topic" }, BEARER)
         );
         expect(status).toBe(200);
-        expect(body).toEqual({ auth: expectedAuth("1.2", "private-Custom.Topic") });
+        expect(body).toEqual({
+            auth: expectedAuth("1.2", "private-Custom.Topic"),
+            catchup: { epoch: server.running.catchup.store.epoch, seq: expect.any(Number) }
+        });
         expect(access.requests.length).toBe(before);
     });
 

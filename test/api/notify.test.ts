@@ -82,7 +82,10 @@ describe("notify with the embedded broker and a real pusher-js listener", () => 
                 changedDate: "2026-11-24T10:00:00.000Z",
                 sender: "john",
                 actionName: "refresh",
-                data: "hello ✓"
+                data: "hello ✓",
+                // The catch-up fields (docs/architecture-catchup.md).
+                seq: expect.any(Number),
+                epoch: server.running.catchup.store.epoch
             }
         });
     });
@@ -99,7 +102,9 @@ describe("notify with the embedded broker and a real pusher-js listener", () => 
                 guid: GUID,
                 changedDate: "2025-12-01T10:00:00.000Z",
                 sender: "MxAdmin",
-                actionName: "refresh"
+                actionName: "refresh",
+                seq: expect.any(Number),
+                epoch: server.running.catchup.store.epoch
             }
         });
     });
@@ -144,7 +149,15 @@ describe("notify with the embedded broker and a real pusher-js listener", () => 
         await waitFor(() => received.length === 1, 3000, "the event");
         const payload = received[0].data as Record<string, string>;
         expect(received[0].action).toBe("reload");
-        expect(Object.keys(payload).sort()).toEqual(["actionName", "changedDate", "entity", "guid", "sender"]);
+        expect(Object.keys(payload).sort()).toEqual([
+            "actionName",
+            "changedDate",
+            "entity",
+            "epoch",
+            "guid",
+            "sender",
+            "seq"
+        ]);
         expect(payload.actionName).toBe("reload");
         expect(payload).toMatchObject({ entity: "Sales.Order", guid: GUID, sender: "" });
         const changed = Date.parse(payload.changedDate);
@@ -513,13 +526,17 @@ describe("notify through a Pusher-compatible host (fake Pusher HTTP API)", () =>
             name: "refresh",
             channels: [CHANNEL],
             socket_id: "9.9",
-            data: JSON.stringify({
-                entity: "Sales.Order",
-                guid: GUID,
-                changedDate: "2026-01-02T03:04:05.000Z",
-                sender: "ann",
-                actionName: "refresh"
-            })
+            data: expect.any(String)
+        });
+        // The payload as a JSON string, stamped for catch-up in this mode too: the server triggers every notification.
+        expect(JSON.parse((call.body as { data: string }).data)).toEqual({
+            entity: "Sales.Order",
+            guid: GUID,
+            changedDate: "2026-01-02T03:04:05.000Z",
+            sender: "ann",
+            actionName: "refresh",
+            seq: expect.any(Number),
+            epoch: server.running.catchup.store.epoch
         });
     });
 

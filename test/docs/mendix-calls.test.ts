@@ -198,7 +198,13 @@ describe("the Mendix side of the guide against the real server", () => {
         const signature = createHmac("sha256", BROKER.BROKER_SECRET)
             .update(`${form.get("socket_id")}:${form.get("channel_name")}`)
             .digest("hex");
-        expect(answer).toEqual({ status: 200, body: { auth: `${BROKER.BROKER_KEY}:${signature}` } });
+        expect(answer).toEqual({
+            status: 200,
+            body: {
+                auth: `${BROKER.BROKER_KEY}:${signature}`,
+                catchup: { epoch: expect.any(String), seq: expect.any(Number) }
+            }
+        });
     });
 
     it("never signs a browser request without an access check", async () => {
