@@ -4,6 +4,7 @@
  * @author Mendix Widgets Framework Team
  */
 import { ActionValue, DynamicValue, ObjectItem, Option } from "mendix";
+import { Big } from "big.js";
 import { CSSProperties } from "react";
 
 export interface ActionsType {
@@ -26,6 +27,8 @@ export interface ListenContainerProps {
     actions: ActionsType[];
     ignoreOwn: boolean;
     delay: number;
+    onConnectionLost?: ActionValue;
+    onReconnected?: ActionValue<{ offlineSeconds: Option<Big>; mayHaveLost: Option<boolean> }>;
     serverUrl: string;
 }
 
@@ -45,5 +48,7 @@ export interface ListenPreviewProps {
     actions: ActionsPreviewType[];
     ignoreOwn: boolean;
     delay: number | null;
+    onConnectionLost: {} | null;
+    onReconnected: {} | null;
     serverUrl: string;
 }

@@ -17,6 +17,8 @@ function values(overrides: Partial<ListenPreviewProps> = {}): ListenPreviewProps
         actions: [{ actionName: "refresh", action: {} }],
         ignoreOwn: false,
         delay: 0,
+        onConnectionLost: null,
+        onReconnected: null,
         serverUrl: "",
         ...overrides
     };

@@ -1,4 +1,5 @@
 import { act, render, screen } from "@testing-library/react";
+import Big from "big.js";
 import type { ReactElement } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ListenContainerProps } from "../../typings/ListenProps";
@@ -368,6 +369,53 @@ describe("Listen widget", () => {
             ["https://notify.example.com/rest/pusher/key", "include", "csrf-from-session"],
             ["https://notify.example.com/rest/pusher/auth", "include", "csrf-from-session"]
         ]);
+    });
+
+    it("runs On connection lost when the interruption shows, then the missed action and On reconnected", async () => {
+        let catchup: unknown = { epoch: "e1", seq: 100 };
+        const { wrap, client } = setup({
+            auth: () => json({ auth: "app-key:signature", catchup })
+        });
+        const refresh = actionValue();
+        const lost: unknown[] = [];
+        const reconnected: unknown[] = [];
+        const lifecycle = (calls: unknown[]) =>
+            ({ canExecute: true, isExecuting: false, execute: (args?: unknown) => calls.push(args) }) as never;
+        render(
+            wrap(
+                <Listen
+                    {...listenProps({
+                        actions: [actionEntry("refresh", refresh)],
+                        onConnectionLost: lifecycle(lost),
+                        onReconnected: lifecycle(reconnected)
+                    })}
+                />
+            )
+        );
+        await flush();
+        catchup = {
+            epoch: "e1",
+            seq: 300,
+            missed: [{ ...payload, actionName: "refresh", data: "missed", seq: 200, epoch: "e1" }]
+        };
+        client().reachable = false;
+        act(() => client().drop(1006));
+        await flush(3_000);
+        expect(lost).toEqual([]);
+        await flush(1_000);
+        expect(lost).toEqual([undefined]);
+        expect(refresh.calls).toEqual([]);
+
+        client().reachable = true;
+        await flush(4_000);
+        expect(refresh.calls.map(call => call.data)).toEqual(["missed"]);
+        expect(reconnected).toHaveLength(1);
+        const { offlineSeconds, mayHaveLost } = reconnected[0] as { offlineSeconds: Big; mayHaveLost: boolean };
+        expect(offlineSeconds).toBeInstanceOf(Big);
+        expect(offlineSeconds.toNumber()).toBeGreaterThanOrEqual(4);
+        expect(offlineSeconds.toNumber()).toBeLessThanOrEqual(8);
+        expect(mayHaveLost).toBe(false);
+        expect(lost).toHaveLength(1);
     });
 
     it("stays idle without an object to listen to", async () => {

@@ -1,3 +1,4 @@
+import type { CatchupAnswer } from "../../protocol";
 import type { ServerEndpoints } from "../utils/endpoints";
 import { ListenError, type ListenErrorOptions } from "../utils/errors";
 import { baseRequest, errorOptions, failureReason, serverErrorMessage, type FetchLike } from "./http";
@@ -7,16 +8,19 @@ export interface ChannelAuthorization {
     auth: string;
     channel_data?: string;
     shared_secret?: string;
+    /** What this server adds for the catch-up (docs/architecture-catchup.md); pusher-js ignores it. */
+    catchup?: CatchupAnswer;
 }
 
 /**
- * `POST <server>/rest/pusher/auth` (form-urlencoded `socket_id`, `channel_name`) with the session's CSRF token and
+ * `POST <server>/rest/pusher/auth` (form-urlencoded `socket_id`, `channel_name`, and `catchup`, the channel's cursor,
+ * when it subscribes again) with the session's CSRF token and
  * cookies, the way pusher-js's own ajax transport sends it, but with explicit credentials so it also works when the
  * server is on another origin. Resolves to the signature; rejects with a ListenError that says why not.
  */
 export async function requestChannelAuthorization(
     endpoints: ServerEndpoints,
-    params: { socketId: string; channelName: string },
+    params: { socketId: string; channelName: string; catchup?: string },
     fetchImpl: FetchLike,
     csrfToken: string | undefined
 ): Promise<ChannelAuthorization> {
@@ -24,6 +28,9 @@ export async function requestChannelAuthorization(
     const request = baseRequest(endpoints, csrfToken);
     request.headers["Content-Type"] = "application/x-www-form-urlencoded";
     const body = new URLSearchParams({ socket_id: params.socketId, channel_name: params.channelName });
+    if (params.catchup !== undefined) {
+        body.set("catchup", params.catchup);
+    }
     let response: Response;
     try {
         response = await fetchImpl(url, { ...request, method: "POST", body: body.toString() });

@@ -1,3 +1,4 @@
+import type { CatchupAnswer, CatchupCursor } from "../../protocol";
 import type { ChannelSubscription } from "./channelSubscription";
 import type { ChannelListener, SubscriptionStatus } from "./status";
 
@@ -15,6 +16,16 @@ export interface ChannelEntry {
     status: SubscriptionStatus;
     /** The subscription on the connection's current pusher-js client, while there is one. */
     subscription?: ChannelSubscription;
+    /** Catch-up: the server's epoch and the highest `seq` the channel saw or was told; sent when it subscribes again. */
+    cursor?: CatchupCursor;
+    /** The highest `seq` seen per action: a notification runs once, whether it comes live or caught up. */
+    readonly seen: Map<string, number>;
+    /** The `catchup` of the last authorization's answer, until the subscription it signed succeeds. */
+    catchup?: CatchupAnswer;
+    /** When the channel stopped listening because of the connection; undefined while it listens. */
+    lostAt?: number;
+    /** Whether the widgets heard `onLost` for the current interruption. */
+    lostTold?: boolean;
 }
 
 export interface Channels {
@@ -61,7 +72,7 @@ export function createChannels(lingerMs: number, onIdle: () => void): Channels {
             let entry = entries.get(name);
             const isNew = entry === undefined;
             if (entry === undefined) {
-                entry = { name, listeners: new Set(), status: { state: "connecting" } };
+                entry = { name, listeners: new Set(), status: { state: "connecting" }, seen: new Map() };
                 entries.set(name, entry);
             }
             entry.listeners.add(listener);

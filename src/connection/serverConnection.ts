@@ -1,3 +1,4 @@
+import { CATCH_UP_EVENT, formatCursor, type StampedPayload } from "../../protocol";
 import type { ServerEndpoints } from "../utils/endpoints";
 import { ListenError } from "../utils/errors";
 import { requestChannelAuthorization } from "./auth";
@@ -60,6 +61,10 @@ type Phase =
  *   and subscribes every channel, with its listeners, on the new one. While the endpoint serves the refused key,
  *   every widget says "The server refused the app key …" and the connection tries again (key request + connection
  *   attempt) at the reconnect backoff. Other refusals (4002-4099, 43xx) are shown as an error, without retrying.
+ * - Catch-up (docs/architecture-catchup.md): a channel that subscribes again after an interruption sends its cursor
+ *   with the authorization and, once subscribed, passes on the missed notifications of the answer, then tells its
+ *   widgets `onReconnected`. A notification runs at most once per action and `seq`, live, caught up or sent again.
+ *   `onLost` comes when the interruption shows (the widgets' status says so).
  */
 export function openServerConnection(
     endpoints: ServerEndpoints,
@@ -104,13 +109,23 @@ export function openServerConnection(
             nextReconnectInMs: reconnect.nextCheckInMs
         });
 
-    /** Tells the listeners of `entries` their status. */
+    /** Tells the listeners of `entries` their status, and `onLost` once an interruption shows in it. */
     const notify = (entries: Iterable<ChannelEntry>): void => {
         const connection = problem();
         for (const entry of entries) {
             const status = channelStatus(entry.status, connection);
+            const lost =
+                entry.lostAt !== undefined &&
+                !entry.lostTold &&
+                (status.state === "retrying" || status.state === "error");
+            if (lost) {
+                entry.lostTold = true;
+            }
             for (const listener of [...entry.listeners]) {
                 listener.onStatus(status);
+                if (lost && listener.onLost) {
+                    listener.onLost();
+                }
             }
         }
     };
@@ -122,15 +137,86 @@ export function openServerConnection(
         notify([entry]);
     };
 
-    const subscribe = (socket: Socket, entry: ChannelEntry): void => {
-        entry.subscription = subscribeChannel(socket, entry.name, {
-            onStatus: status => setStatus(entry, status),
-            onEvent: (action, data) => {
-                for (const listener of [...entry.listeners]) {
-                    listener.onEvent(action, data);
+    /** Moves the channel's cursor on; positions of another epoch (a restarted server) cannot be compared: forgotten. */
+    const advance = (entry: ChannelEntry, epoch: string, seq: number): void => {
+        if (entry.cursor === undefined || entry.cursor.epoch !== epoch) {
+            entry.seen.clear();
+            entry.cursor = { epoch, seq };
+        } else if (seq > entry.cursor.seq) {
+            entry.cursor.seq = seq;
+        }
+    };
+
+    /** Passes a notification on, unless the channel saw its `seq` (or a later one) for that action already. */
+    const deliver = (entry: ChannelEntry, action: string, data: unknown): void => {
+        const { seq, epoch } = (data || {}) as Partial<StampedPayload>;
+        if (typeof seq === "number" && typeof epoch === "string") {
+            advance(entry, epoch, seq);
+            // Positions are positive: an action not seen yet compares with 0.
+            if (seq <= (entry.seen.get(action) || 0)) {
+                return;
+            }
+            entry.seen.set(action, seq);
+        }
+        for (const listener of [...entry.listeners]) {
+            listener.onEvent(action, data);
+        }
+    };
+
+    /** The channel is subscribed: the catch-up of its authorization, and `onReconnected` after an interruption. */
+    const resume = (entry: ChannelEntry): void => {
+        const answer = entry.catchup;
+        entry.catchup = undefined;
+        if (answer !== undefined) {
+            advance(entry, answer.epoch, answer.seq);
+            for (const payload of answer.missed || []) {
+                deliver(entry, payload.actionName, payload);
+            }
+        }
+        if (entry.lostAt !== undefined) {
+            const info = {
+                offlineMs: Date.now() - entry.lostAt,
+                // Without `missed` the server did not read the cursor (an old server, or a relay that drops it).
+                mayHaveLost: answer === undefined || answer.missed === undefined || answer.lost !== undefined
+            };
+            entry.lostAt = undefined;
+            entry.lostTold = false;
+            for (const listener of [...entry.listeners]) {
+                if (listener.onReconnected) {
+                    listener.onReconnected(info);
                 }
             }
+        }
+    };
+
+    const subscribe = (socket: Socket, entry: ChannelEntry): void => {
+        entry.subscription = subscribeChannel(socket, entry.name, {
+            onStatus: status => {
+                setStatus(entry, status);
+                if (status.state === "subscribed") {
+                    resume(entry);
+                }
+            },
+            // A notification sent again for widgets that were subscribing runs under its own action name.
+            onEvent: (event, data) =>
+                deliver(entry, event === CATCH_UP_EVENT ? (data as StampedPayload).actionName : event, data)
         });
+    };
+
+    /** Asks the server to sign `channelName`, with the channel's cursor when it subscribes again. */
+    const authorize = async (channelName: string, socketId: string) => {
+        const entry = channels.get(channelName);
+        const cursor = entry && entry.cursor;
+        const answer = await requestChannelAuthorization(
+            endpoints,
+            { socketId, channelName, catchup: cursor && formatCursor(cursor) },
+            deps.fetch,
+            deps.getCsrfToken()
+        );
+        if (entry !== undefined) {
+            entry.catchup = answer.catchup;
+        }
+        return answer;
     };
 
     /** Creates a pusher-js client for `config` (replacing the current one) and subscribes every channel on it. */
@@ -138,6 +224,9 @@ export function openServerConnection(
         for (const entry of channels.values()) {
             entry.subscription?.stop();
             entry.subscription = undefined;
+            if (entry.status.state === "subscribed") {
+                entry.lostAt = Date.now();
+            }
             entry.status = { state: "connecting" };
         }
         currentSocket()?.close();
@@ -148,8 +237,7 @@ export function openServerConnection(
             socket = openSocket({
                 createPusher: deps.createPusher,
                 config,
-                authorize: (channelName, socketId) =>
-                    requestChannelAuthorization(endpoints, { socketId, channelName }, deps.fetch, deps.getCsrfToken()),
+                authorize,
                 events: {
                     onStateChange: onSocketState,
                     onError: state => {
@@ -214,6 +302,7 @@ export function openServerConnection(
             for (const entry of channels.values()) {
                 if (entry.status.state === "subscribed") {
                     entry.status = { state: "connecting" };
+                    entry.lostAt = Date.now();
                 }
             }
         }

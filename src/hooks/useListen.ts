@@ -1,3 +1,4 @@
+import Big from "big.js";
 import { useContext, useEffect, useMemo, useRef, useState } from "react";
 import type { ListenContainerProps } from "../../typings/ListenProps";
 import { getPageConnectionManager, type SubscriptionStatus } from "../connection";
@@ -10,7 +11,15 @@ import { ConnectionManagerContext } from "./connectionContext";
 
 export type ListenProps = Pick<
     ListenContainerProps,
-    "name" | "objectSource" | "topic" | "actions" | "serverUrl" | "ignoreOwn" | "delay"
+    | "name"
+    | "objectSource"
+    | "topic"
+    | "actions"
+    | "serverUrl"
+    | "ignoreOwn"
+    | "delay"
+    | "onConnectionLost"
+    | "onReconnected"
 >;
 
 /**
@@ -86,8 +95,10 @@ function widgetStatus(
 export function useListen(props: ListenProps): ListenStatus {
     const manager = useContext(ConnectionManagerContext) ?? getPageConnectionManager();
     // The dispatcher lives as long as the widget and reads the props of the latest render through `latest`.
+    // (The state tuples are read by index, not as `const [a, b] = useState()`: for Safari 12 the Mendix build turns
+    // array destructuring into a 700-byte helper, and the widget's bundle budget is tight.)
     const latest = useRef(props);
-    const [dispatcher] = useState(() => {
+    const dispatcher = useState(() => {
         const lookup: ActionLookup = name => {
             const entry = latest.current.actions.find(item => item.actionName === name);
             return entry === undefined ? undefined : { action: entry.action };
@@ -98,8 +109,10 @@ export function useListen(props: ListenProps): ListenStatus {
             getUserName: getCurrentUserName
         });
         return createDispatcher(lookup, options);
-    });
-    const [subscription, setSubscription] = useState<Subscription>();
+    })[0];
+    const subscriptionState = useState<Subscription>();
+    const subscription = subscriptionState[0];
+    const setSubscription = subscriptionState[1];
 
     useEffect(() => {
         latest.current = props;
@@ -120,13 +133,26 @@ export function useListen(props: ListenProps): ListenStatus {
         const base = endpoints.base;
         const unsubscribe = manager.subscribe(endpoints, channel, {
             onEvent: (action, data) => dispatcher.dispatch(action, data),
-            onStatus: status => setSubscription({ base, channel, status })
+            onStatus: status => setSubscription({ base, channel, status }),
+            // The connection events of the latest props, when configured and allowed.
+            onLost: () => {
+                const action = latest.current.onConnectionLost;
+                if (action?.canExecute) {
+                    action.execute();
+                }
+            },
+            onReconnected: ({ offlineMs, mayHaveLost }) => {
+                const action = latest.current.onReconnected;
+                if (action?.canExecute) {
+                    action.execute({ offlineSeconds: new Big(Math.round(offlineMs / 1000)), mayHaveLost });
+                }
+            }
         });
         return () => {
             unsubscribe();
             dispatcher.reset();
         };
-    }, [manager, endpoints, channel, dispatcher]);
+    }, [manager, endpoints, channel, dispatcher, setSubscription]);
 
     useEffect(() => () => dispatcher.reset(), [dispatcher]);
 
