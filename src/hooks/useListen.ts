@@ -1,6 +1,7 @@
 import Big from "big.js";
 import { useContext, useEffect, useMemo, useRef, useState } from "react";
 import type { ListenContainerProps } from "../../typings/ListenProps";
+import { DISPATCH_EVENT, type DispatchEventDetail } from "../../protocol/trace";
 import { getPageConnectionManager, type SubscriptionStatus } from "../connection";
 import { actionListError } from "../utils/actions";
 import { createDispatcher, type ActionLookup, type DispatcherOptions } from "../utils/dispatcher";
@@ -98,6 +99,8 @@ export function useListen(props: ListenProps): ListenStatus {
     // (The state tuples are read by index, not as `const [a, b] = useState()`: for Safari 12 the Mendix build turns
     // array destructuring into a 700-byte helper, and the widget's bundle budget is tight.)
     const latest = useRef(props);
+    // The channel listened to, for the trace events.
+    const listening = useRef("");
     const dispatcher = useState(() => {
         const lookup: ActionLookup = name => {
             const entry = latest.current.actions.find(item => item.actionName === name);
@@ -106,7 +109,12 @@ export function useListen(props: ListenProps): ListenStatus {
         const options = (): DispatcherOptions => ({
             delayMs: Math.max(0, Number(latest.current.delay) || 0),
             ignoreOwn: latest.current.ignoreOwn,
-            getUserName: getCurrentUserName
+            getUserName: getCurrentUserName,
+            // Every decision as an event on document, for diagnostics (protocol/trace.ts; the playground's log).
+            trace: trace => {
+                const detail: DispatchEventDetail = { widget: latest.current.name, channel: listening.current, trace };
+                document.dispatchEvent(new CustomEvent(DISPATCH_EVENT, { detail }));
+            }
         });
         return createDispatcher(lookup, options);
     })[0];
@@ -131,6 +139,7 @@ export function useListen(props: ListenProps): ListenStatus {
             return undefined;
         }
         const base = endpoints.base;
+        listening.current = channel;
         const unsubscribe = manager.subscribe(endpoints, channel, {
             onEvent: (action, data) => dispatcher.dispatch(action, data),
             onStatus: status => setSubscription({ base, channel, status }),

@@ -1,4 +1,7 @@
 import { parsePayload } from "../../protocol";
+import type { DispatchOutcome, DispatchTrace } from "../../protocol/trace";
+
+export type { DispatchOutcome, DispatchTrace };
 
 /** Action variables every Listen action receives (every key present; values may be undefined). */
 export interface ListenActionArgs {
@@ -26,21 +29,23 @@ export interface DispatcherOptions {
     /** Skip notifications whose `sender` equals the current user name. */
     ignoreOwn: boolean;
     getUserName(): string | undefined;
+    /** Optional: told every decision, after it was carried out (diagnostics; protocol/trace.ts). */
+    trace?(decision: DispatchTrace): void;
 }
-
-/** What happened to one notification (for logs and tests). */
-export type DispatchOutcome =
-    "ran" | "unknown-action" | "no-action" | "ignored-own" | "delayed" | "merged" | "coalesced" | "skipped";
 
 /**
  * How long to wait for a started action to show `isExecuting` before treating it as finished. Mendix sets the flag
- * with the next render; a very fast nanoflow may finish before any render shows it.
+ * with the next render; a very fast nanoflow may finish before any render shows it. Then notifications arriving
+ * meanwhile wait this long for their ONE trailing run. Fixed on purpose (docs/widget.md, "When the action runs"): a
+ * shorter wait could call execute() while Mendix still runs the action, and Mendix ignores that call.
  */
 export const SETTLE_MS = 1000;
 
 interface Slot {
     /** idle; started = execute() called, isExecuting not yet seen; executing = isExecuting seen. */
     phase: "idle" | "started" | "executing";
+    /** How many times the action ran (for the trace: which run a notification waits for). */
+    runs: number;
     /** The ONE trailing run waiting for the current one to finish (latest notification wins). */
     pending?: ListenActionArgs;
     /** The run waiting out the delay (latest notification wins), and its timer. */
@@ -75,6 +80,17 @@ export interface Dispatcher {
 export function createDispatcher(lookup: ActionLookup, getOptions: () => DispatcherOptions): Dispatcher {
     const slots = new Map<string, Slot>();
 
+    /** Tells the optional trace hook what was decided for a notification, and returns the outcome. */
+    const report = (
+        action: string,
+        outcome: DispatchOutcome,
+        args: ListenActionArgs,
+        slot: Slot | undefined
+    ): DispatchOutcome => {
+        getOptions().trace?.({ action, outcome, run: slot?.runs ?? 0, settling: slot?.phase === "started", args });
+        return outcome;
+    };
+
     /** The run ended (or is forgotten): the trailing run, if any, goes now. */
     const release = (name: string, slot: Slot): void => {
         const pending = slot.pending;
@@ -87,7 +103,7 @@ export function createDispatcher(lookup: ActionLookup, getOptions: () => Dispatc
     };
 
     /** Runs the action now, or keeps `args` as the trailing run while it is still executing. */
-    const gate = (name: string, slot: Slot, args: ListenActionArgs): DispatchOutcome => {
+    const decide = (name: string, slot: Slot, args: ListenActionArgs): DispatchOutcome => {
         const action = lookup(name)?.action;
         if (action === undefined) {
             return "no-action";
@@ -107,6 +123,7 @@ export function createDispatcher(lookup: ActionLookup, getOptions: () => Dispatc
             return "skipped";
         }
         action.execute(args);
+        slot.runs++;
         slot.phase = "started";
         slot.settleTimer = setTimeout(() => {
             if (slot.phase === "started") {
@@ -116,11 +133,15 @@ export function createDispatcher(lookup: ActionLookup, getOptions: () => Dispatc
         return "ran";
     };
 
+    /** `decide`, and the decision reported. */
+    const gate = (name: string, slot: Slot, args: ListenActionArgs): DispatchOutcome =>
+        report(name, decide(name, slot, args), args, slot);
+
     /** The slot of an action name, created with its first notification. */
     const slotOf = (name: string): Slot => {
         let slot = slots.get(name);
         if (slot === undefined) {
-            slot = { phase: "idle" };
+            slot = { phase: "idle", runs: 0 };
             slots.set(name, slot);
         }
         return slot;
@@ -131,7 +152,7 @@ export function createDispatcher(lookup: ActionLookup, getOptions: () => Dispatc
         const waiting = slot.delayed !== undefined;
         slot.delayed = args;
         if (waiting) {
-            return "merged";
+            return report(name, "merged", args, slot);
         }
         slot.delayTimer = setTimeout(() => {
             const delayed = slot.delayed;
@@ -140,18 +161,18 @@ export function createDispatcher(lookup: ActionLookup, getOptions: () => Dispatc
                 gate(name, slot, delayed);
             }
         }, delayMs);
-        return "delayed";
+        return report(name, "delayed", args, slot);
     };
 
     return {
         dispatch(actionName, raw) {
+            const args = toActionArgs(raw);
             if (lookup(actionName) === undefined) {
-                return "unknown-action";
+                return report(actionName, "unknown-action", args, undefined);
             }
             const options = getOptions();
-            const args = toActionArgs(raw);
             if (options.ignoreOwn && args.sender && args.sender === options.getUserName()) {
-                return "ignored-own";
+                return report(actionName, "ignored-own", args, slots.get(actionName));
             }
             const slot = slotOf(actionName);
             if (options.delayMs <= 0) {

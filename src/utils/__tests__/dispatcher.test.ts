@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { actionValue, withFlags, type RecordedAction } from "../../__tests__/builders";
-import { createDispatcher, SETTLE_MS, toActionArgs, type DispatcherOptions } from "../dispatcher";
+import { createDispatcher, SETTLE_MS, toActionArgs, type DispatchTrace, type DispatcherOptions } from "../dispatcher";
 
 const payload = {
     entity: "Sales.Order",
@@ -222,5 +222,110 @@ describe("Dispatcher", () => {
         expect(vi.getTimerCount()).toBe(0);
         vi.advanceTimersByTime(1000);
         expect(refresh.calls).toHaveLength(0);
+    });
+});
+
+describe("Dispatcher trace", () => {
+    beforeEach(() => {
+        vi.useFakeTimers();
+    });
+    afterEach(() => {
+        vi.useRealTimers();
+        vi.restoreAllMocks();
+    });
+
+    /** A dispatcher whose trace hook records every decision as "outcome run data" (plus "settling"). */
+    function traced(options: Partial<DispatcherOptions> = {}) {
+        const traces: DispatchTrace[] = [];
+        const context = setup({ ...options, trace: decision => traces.push(decision) });
+        const lines = (): string[] =>
+            traces.map(
+                trace =>
+                    `${trace.action} ${trace.outcome} #${trace.run} ${trace.args.data ?? "-"}` +
+                    (trace.settling && trace.outcome !== "ran" ? " settling" : "")
+            );
+        return { ...context, traces, lines };
+    }
+
+    it("reports each notification once, and the trailing run when it starts, naming the run it waits for", () => {
+        const { actions, dispatcher, lines } = traced();
+        const refresh = actionValue();
+        actions.set("refresh", refresh);
+
+        dispatcher.dispatch("refresh", { ...payload, data: "a" });
+        actions.set("refresh", withFlags(refresh, { isExecuting: true }));
+        dispatcher.update();
+        dispatcher.dispatch("refresh", { ...payload, data: "b" });
+        dispatcher.dispatch("refresh", { ...payload, data: "c" });
+        actions.set("refresh", withFlags(refresh, { isExecuting: false }));
+        dispatcher.update();
+
+        expect(lines()).toEqual([
+            "refresh ran #1 a",
+            "refresh coalesced #1 b",
+            "refresh coalesced #1 c",
+            // The trailing run carries the latest payload; b's was dropped.
+            "refresh ran #2 c"
+        ]);
+        expect(refresh.calls.map(call => call.data)).toEqual(["a", "c"]);
+    });
+
+    it("says when the run waited for has not shown isExecuting: the trailing run then waits the settle time", () => {
+        const { actions, dispatcher, lines } = traced();
+        actions.set("refresh", actionValue());
+
+        dispatcher.dispatch("refresh", { ...payload, data: "a" });
+        dispatcher.dispatch("refresh", { ...payload, data: "b" });
+        expect(lines()).toEqual(["refresh ran #1 a", "refresh coalesced #1 b settling"]);
+        vi.advanceTimersByTime(SETTLE_MS);
+        expect(lines().at(-1)).toBe("refresh ran #2 b");
+    });
+
+    it("reports unknown action names, own notifications, Do nothing and actions that cannot run", () => {
+        vi.spyOn(console, "warn").mockImplementation(() => undefined);
+        const { actions, dispatcher, lines } = traced({ ignoreOwn: true, getUserName: () => "john" });
+        actions.set("nothing", undefined);
+        actions.set("locked", actionValue({ canExecute: false }));
+        actions.set("refresh", actionValue());
+
+        dispatcher.dispatch("typo", { ...payload, sender: "mary", data: "1" });
+        dispatcher.dispatch("refresh", { ...payload, sender: "john", data: "2" });
+        dispatcher.dispatch("nothing", { ...payload, sender: "mary", data: "3" });
+        dispatcher.dispatch("locked", { ...payload, sender: "mary", data: "4" });
+
+        expect(lines()).toEqual([
+            "typo unknown-action #0 1",
+            "refresh ignored-own #0 2",
+            "nothing no-action #0 3",
+            "locked skipped #0 4"
+        ]);
+    });
+
+    it("reports the delayed run, the notifications merged into it, and its run", () => {
+        const { actions, dispatcher, lines } = traced({ delayMs: 500 });
+        actions.set("refresh", actionValue());
+
+        dispatcher.dispatch("refresh", { ...payload, data: "1" });
+        dispatcher.dispatch("refresh", { ...payload, data: "2" });
+        vi.advanceTimersByTime(500);
+
+        expect(lines()).toEqual(["refresh delayed #0 1", "refresh merged #0 2", "refresh ran #1 2"]);
+    });
+
+    it("passes the notification's action variables, and behaves the same with or without a trace hook", () => {
+        const plain = setup();
+        const { actions, dispatcher, traces } = traced();
+        const withTrace = actionValue();
+        const without = actionValue();
+        actions.set("refresh", withTrace);
+        plain.actions.set("refresh", without);
+        for (const data of ["1", "2", "3"]) {
+            expect(dispatcher.dispatch("refresh", { ...payload, data })).toBe(
+                plain.dispatcher.dispatch("refresh", { ...payload, data })
+            );
+        }
+        vi.advanceTimersByTime(SETTLE_MS);
+        expect(withTrace.calls).toEqual(without.calls);
+        expect(traces[0].args).toEqual({ sender: "john", changedDate: new Date(payload.changedDate), data: "1" });
     });
 });
