@@ -21,6 +21,7 @@ import {
     type ListenActionVariables,
     type ListenWidgetProps,
     type ObjectItem,
+    type ReconnectedVariables,
     actionValue,
     available,
     createObjectItem,
@@ -39,6 +40,16 @@ interface LogEntry {
     changedDate: string | undefined;
     data: string | undefined;
     status: LogStatus;
+}
+
+/** A run of a widget's On connection lost or On reconnected action. */
+interface ConnectionEvent {
+    id: number;
+    at: Date;
+    widget: string;
+    event: "lost" | "reconnected";
+    offlineSeconds?: string;
+    mayHaveLost?: boolean;
 }
 
 interface WidgetStatus {
@@ -222,6 +233,52 @@ function ActionLog(props: { entries: LogEntry[]; onClear: () => void; slowMs: nu
                     ))}
                 </ol>
             )}
+        </section>
+    );
+}
+
+/** What the widgets' connection events ran: On connection lost, On reconnected with its variables. */
+function ConnectionLog(props: { events: ConnectionEvent[] }): ReactElement | null {
+    if (props.events.length === 0) {
+        return null;
+    }
+    return (
+        <section className="card">
+            <header className="card-head">
+                <h2>Connection events</h2>
+                <span className="muted">On connection lost, On reconnected</span>
+            </header>
+            <ol className="log" id="connection-log">
+                {[...props.events].reverse().map(event => (
+                    <li
+                        key={event.id}
+                        className="log-entry"
+                        data-testid="connection-event"
+                        data-widget={event.widget}
+                        data-event={event.event}
+                        data-offline-seconds={event.offlineSeconds ?? ""}
+                        data-may-have-lost={event.mayHaveLost === undefined ? "" : String(event.mayHaveLost)}
+                    >
+                        <span className="log-time">{formatTime(event.at)}</span>
+                        <span className="log-main">
+                            <strong>{event.event === "lost" ? "On connection lost" : "On reconnected"}</strong>
+                            <span className="muted"> ran in {event.widget}</span>
+                            {event.event === "reconnected" ? (
+                                <dl className="log-vars">
+                                    <dt>offlineSeconds</dt>
+                                    <dd>
+                                        <code>{event.offlineSeconds ?? "empty"}</code>
+                                    </dd>
+                                    <dt>mayHaveLost</dt>
+                                    <dd>
+                                        <code>{String(event.mayHaveLost)}</code>
+                                    </dd>
+                                </dl>
+                            ) : null}
+                        </span>
+                    </li>
+                ))}
+            </ol>
         </section>
     );
 }
@@ -452,6 +509,7 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
     const [objectGuid, setObjectGuid] = useState(boot.objectGuid);
     const [loadingObject, setLoadingObject] = useState(false);
     const [entries, setEntries] = useState<LogEntry[]>([]);
+    const [connectionEvents, setConnectionEvents] = useState<ConnectionEvent[]>([]);
     const [executing, setExecuting] = useState<Record<string, boolean>>({});
     const executingRef = useRef<Record<string, boolean>>({});
     const nextId = useRef(1);
@@ -525,6 +583,21 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
         [boot.slowMs]
     );
 
+    const logConnection = useCallback(
+        (widget: string, event: ConnectionEvent["event"], vars?: ReconnectedVariables) => {
+            const entry: ConnectionEvent = {
+                id: nextId.current++,
+                at: new Date(),
+                widget,
+                event,
+                offlineSeconds: vars?.offlineSeconds?.toString(),
+                mayHaveLost: vars?.mayHaveLost
+            };
+            setConnectionEvents(list => [...list, entry]);
+        },
+        []
+    );
+
     const widgetNames = useMemo(() => Array.from({ length: boot.widgets }, (_, i) => `listen${i + 1}`), [boot]);
 
     const objectSource: DynamicValue<ObjectItem> = useMemo(
@@ -556,9 +629,13 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                 })),
                 ignoreOwn: boot.ignoreOwn,
                 delay: boot.delay,
+                onConnectionLost: actionValue<undefined>(false, () => logConnection(name, "lost")),
+                onReconnected: actionValue<ReconnectedVariables>(false, vars =>
+                    logConnection(name, "reconnected", vars)
+                ),
                 serverUrl: ""
             })),
-        [widgetNames, objectSource, topic, executing, execute, boot]
+        [widgetNames, objectSource, topic, executing, execute, logConnection, boot]
     );
 
     const readable = boot.readable.includes(current.guid);
@@ -662,6 +739,7 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                         </div>
                     </section>
                     <ActionLog entries={entries} onClear={() => setEntries([])} slowMs={boot.slowMs} />
+                    <ConnectionLog events={connectionEvents} />
                     <TipsCard boot={boot} />
                 </div>
                 <div className="column">

@@ -32,6 +32,12 @@ export interface ListenActionVariables {
     data: string | undefined;
 }
 
+/** Variables of the widget's On reconnected action (`offlineSeconds` is a big.js `Big`, as Mendix passes numbers). */
+export interface ReconnectedVariables {
+    offlineSeconds: { toString(): string } | undefined;
+    mayHaveLost: boolean | undefined;
+}
+
 export interface ActionValue<TArguments> {
     readonly canExecute: boolean;
     readonly isExecuting: boolean;
@@ -51,6 +57,8 @@ export interface ListenWidgetProps {
     actions: Array<{ actionName: string; action?: ActionValue<ListenActionVariables> }>;
     ignoreOwn: boolean;
     delay: number;
+    onConnectionLost?: ActionValue<undefined>;
+    onReconnected?: ActionValue<ReconnectedVariables>;
     serverUrl?: string;
 }
 
