@@ -40,10 +40,12 @@ function subscriptionError(
     error: string,
     status: number
 ) {
+    hub.observer?.subscriptionRefused(type);
     hub.send(connection, encodeJsonFrame("pusher:subscription_error", { type, error, status }, channel));
 }
 
 function sendError(hub: Hub, connection: Connection, code: number, message: string): void {
+    hub.observer?.errorSent(code);
     hub.send(connection, encodeError(code, message));
 }
 
@@ -162,7 +164,7 @@ function subscribe(hub: Hub, connection: Connection, data: unknown): void {
         return;
     }
     if (!presence) {
-        hub.channels.subscribe(channel, connection);
+        hub.join(connection, channel);
         hub.send(connection, encodeFrame("pusher_internal:subscription_succeeded", "{}", channel));
         return;
     }
@@ -179,7 +181,7 @@ function subscribe(hub: Hub, connection: Connection, data: unknown): void {
             );
             return;
         }
-        hub.channels.subscribe(channel, connection);
+        hub.join(connection, channel);
         connection.presence.set(channel, member);
         if (hub.presence.join(channel, member)) {
             hub.broadcast(

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { ChannelRegistry } from "./channels.js";
 import type { Connection } from "./connection.js";
 import { encodeFrame, encodeJsonFrame } from "./frames.js";
+import type { BrokerObserver } from "./observer.js";
 import { PresenceRegistry } from "./presence.js";
 
 export interface HubConfig {
@@ -40,7 +41,9 @@ export class Hub {
 
     constructor(
         readonly config: HubConfig,
-        readonly logger: Logger
+        readonly logger: Logger,
+        /** Told about connections, subscriptions, deliveries and errors as they happen (the server's metrics). */
+        readonly observer?: BrokerObserver
     ) {}
 
     /** A random, unused socket id of the form `<int>.<int>`. */
@@ -68,11 +71,22 @@ export class Hub {
         }
     }
 
+    /** Subscribes one connection to one channel; false when it already was. */
+    join(connection: Connection, channel: string): boolean {
+        const first = this.observer !== undefined && this.channels.subscriberCount(channel) === 0;
+        if (!this.channels.subscribe(channel, connection)) {
+            return false;
+        }
+        this.observer?.subscribed(channel, first);
+        return true;
+    }
+
     /** Unsubscribes one connection from one channel; announces `member_removed` when a presence user left. */
     leave(connection: Connection, channel: string): boolean {
         if (!this.channels.unsubscribe(channel, connection)) {
             return false;
         }
+        this.observer?.unsubscribed(channel, this.channels.subscriberCount(channel) === 0);
         const member = connection.presence.get(channel);
         if (member !== undefined) {
             connection.presence.delete(channel);
@@ -120,11 +134,16 @@ export class Hub {
     publish(channels: readonly string[], event: string, data: string, excludeSocketId?: string): number {
         this.eventsIn++;
         const except = excludeSocketId === undefined ? undefined : this.connections.get(excludeSocketId);
+        const observer = this.observer;
+        const bytes = observer === undefined ? 0 : Buffer.byteLength(data, "utf8");
         let sent = 0;
         for (const channel of channels) {
-            if (this.channels.subscriberCount(channel) > 0) {
-                sent += this.broadcast(channel, encodeFrame(event, data, channel), except);
-            }
+            const frames =
+                this.channels.subscriberCount(channel) > 0
+                    ? this.broadcast(channel, encodeFrame(event, data, channel), except)
+                    : 0;
+            sent += frames;
+            observer?.published(channel, event, bytes, frames);
         }
         return sent;
     }

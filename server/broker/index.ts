@@ -16,10 +16,12 @@ import { CloseReason, ErrorCode } from "./codes.js";
 import { readOpenFilesLimit, socketBudget } from "./descriptors.js";
 import { createHttpApi, triggerEvents, type BrokerEvent } from "./http-api.js";
 import { Hub } from "./hub.js";
+import type { BrokerObserver } from "./observer.js";
 import { socketAddress, WsServer, type RefusalCounts } from "./ws-server.js";
 
 export { ErrorCode } from "./codes.js";
 export { BrokerApiError, type BrokerEvent } from "./http-api.js";
+export type { BrokerObserver } from "./observer.js";
 export { channelAuthToken, signApiRequest, signChannelAuth, verifyApiRequest, verifyChannelAuth } from "./signature.js";
 
 export interface BrokerOptions {
@@ -50,6 +52,8 @@ export interface BrokerOptions {
      * keeps 10 % (at least 128) of it free for HTTP and refuses further sockets with 4100.
      */
     openFilesLimit?: number | null;
+    /** Told about connections, subscriptions, deliveries and errors as they happen (the server's metrics). */
+    observer?: BrokerObserver;
 }
 
 /** The limits in force (after the open-files limit lowered them). */
@@ -97,6 +101,8 @@ export interface Broker {
      */
     trigger(events: readonly BrokerEvent[]): number;
     stats(): BrokerStats;
+    /** The `limit` channels with the most subscribers, most first (walks every channel: for the operator console). */
+    busiestChannels(limit: number): Array<{ channel: string; subscribers: number }>;
     /** The limits in force. */
     capacity(): BrokerCapacity;
     /** Close every socket (default code 4200 "Server restarting", reconnect-friendly) and stop accepting upgrades. Idempotent. */
@@ -153,7 +159,8 @@ export function createBroker(options: BrokerOptions): Broker {
     const logger = options.logger.child({ component: "broker" });
     const hub = new Hub(
         { appId, key, secret, maxMessageBytes, clientEvents, publicChannels, maxSubscriptions },
-        logger
+        logger,
+        options.observer
     );
     const ws = new WsServer(hub, {
         activityTimeoutSec,
@@ -185,6 +192,7 @@ export function createBroker(options: BrokerOptions): Broker {
         publish: (channels, event, data, excludeSocketId) => hub.publish(channels, event, data, excludeSocketId),
         trigger: events => triggerEvents(hub, events),
         stats: () => ({ ...hub.stats(), refused: { ...ws.refused } }),
+        busiestChannels: limit => busiest(hub, limit),
         capacity: () => ({ ...capacity }),
         close: closeOptions => {
             const code = closeOptions?.code ?? ErrorCode.RESTARTING;
@@ -196,6 +204,29 @@ export function createBroker(options: BrokerOptions): Broker {
             return ws.close(code, reason);
         }
     };
+}
+
+function busiest(hub: Hub, limit: number): Array<{ channel: string; subscribers: number }> {
+    const top: Array<{ channel: string; subscribers: number }> = [];
+    if (limit <= 0) {
+        return top;
+    }
+    for (const channel of hub.channels.channelNames()) {
+        const subscribers = hub.channels.subscriberCount(channel);
+        if (top.length === limit && subscribers <= top[limit - 1].subscribers) {
+            continue;
+        }
+        // Keep `top` sorted, most subscribers first (ties: the channel seen first stays ahead).
+        let at = top.length;
+        while (at > 0 && top[at - 1].subscribers < subscribers) {
+            at--;
+        }
+        top.splice(at, 0, { channel, subscribers });
+        if (top.length > limit) {
+            top.pop();
+        }
+    }
+    return top;
 }
 
 /** Random app id, key and secret (a new set per start unless BROKER_APP_ID/KEY/SECRET fix them). */

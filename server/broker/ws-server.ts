@@ -160,6 +160,7 @@ export class WsServer {
 
     /** Handshake refusal: the `pusher:error` frame pusher-js reads during its handshake, then the close. */
     private refuse(ws: WebSocket, code: keyof typeof CloseReason, message: string): void {
+        this.hub.observer?.errorSent(code);
         ws.send(encodeError(code, message));
         closeSocket(ws, code, CloseReason[code]);
     }
@@ -178,6 +179,7 @@ export class WsServer {
         if (socketLimit !== undefined && this.sockets.size > socketLimit) {
             // Before anything else: this socket's descriptor is one of the last ones free.
             this.refused.descriptors++;
+            this.hub.observer?.connectionRefused("descriptors");
             this.refuse(ws, ErrorCode.OVER_CAPACITY, CloseReason[ErrorCode.OVER_CAPACITY]);
             return;
         }
@@ -199,12 +201,14 @@ export class WsServer {
         }
         if (this.hub.connections.size >= this.options.maxConnections) {
             this.refused.connections++;
+            this.hub.observer?.connectionRefused("connections");
             this.refuse(ws, ErrorCode.OVER_CAPACITY, CloseReason[ErrorCode.OVER_CAPACITY]);
             return;
         }
         const fromAddress = this.connectionsFrom(address);
         if (fromAddress >= this.options.maxConnectionsPerAddress) {
             this.refused.perAddress++;
+            this.hub.observer?.connectionRefused("perAddress");
             this.refuse(
                 ws,
                 ErrorCode.OVER_CAPACITY,
@@ -215,9 +219,11 @@ export class WsServer {
         this.perAddress.set(address, fromAddress + 1);
         const connection = new Connection(ws, this.hub.newSocketId(), this.options);
         this.hub.add(connection);
-        ws.once("close", () => {
+        this.hub.observer?.connectionOpened();
+        ws.once("close", (code: number) => {
             connection.dispose();
             this.hub.remove(connection);
+            this.hub.observer?.connectionClosed(code);
             const left = this.connectionsFrom(address) - 1;
             if (left > 0) {
                 this.perAddress.set(address, left);
@@ -243,6 +249,7 @@ export class WsServer {
         connection.markActivity();
         const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
         if (bytes.length > this.options.maxMessageBytes) {
+            this.hub.observer?.errorSent(ErrorCode.MESSAGE_TOO_LARGE);
             this.hub.send(
                 connection,
                 encodeError(
@@ -253,6 +260,7 @@ export class WsServer {
             return;
         }
         if (isBinary) {
+            this.hub.observer?.errorSent(ErrorCode.INVALID_MESSAGE);
             this.hub.send(connection, encodeError(ErrorCode.INVALID_MESSAGE, "Binary frames are not supported"));
             return;
         }
