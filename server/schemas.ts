@@ -28,8 +28,12 @@ export const MAX_SENDER_LENGTH = 200;
 /** Most notifications in one `notify/batch` request. */
 export const MAX_BATCH_SIZE = 100;
 
-/** Optional field; `null` (what Mendix export mappings send for empty values) counts as absent. */
-export const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform(value => value ?? undefined);
+/**
+ * Optional field that may also be `null` (what Mendix export mappings send for empty values). The object that
+ * holds it maps `null` to absent in its own final transform: one transform per object instead of one per field,
+ * which zod runs several times faster.
+ */
+export const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
 
 const text = (what: string) => z.string({ error: `${what} must be a string` });
 

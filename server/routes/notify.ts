@@ -64,28 +64,29 @@ export const notificationSchema = z
         socketId: optional(socketIdSchema)
     })
     .superRefine((value, issues) => {
-        if (value.action === undefined && value.actionName === undefined) {
+        // `== null`: absent, or null, which counts as absent (see `optional`).
+        if (value.action == null && value.actionName == null) {
             issues.addIssue({
                 code: "custom",
                 path: ["action"],
                 message:
                     "is required: the action name the widgets listen for (the Mendix 7 payload calls it actionName)"
             });
-        } else if (value.action !== undefined && value.actionName !== undefined && value.action !== value.actionName) {
+        } else if (value.action != null && value.actionName != null && value.action !== value.actionName) {
             issues.addIssue({
                 code: "custom",
                 path: ["actionName"],
                 message: `differs from action ("${value.actionName}" and "${value.action}"): send one of the two`
             });
         }
-        if (value.topic !== undefined) {
+        if (value.topic != null) {
             return;
         }
-        if (value.entity === undefined && value.guid === undefined) {
+        if (value.entity == null && value.guid == null) {
             issues.addIssue({ code: "custom", path: ["topic"], message: "send a topic, or entity and guid" });
-        } else if (value.entity === undefined) {
+        } else if (value.entity == null) {
             issues.addIssue({ code: "custom", path: ["entity"], message: "is required with guid (or send a topic)" });
-        } else if (value.guid === undefined) {
+        } else if (value.guid == null) {
             issues.addIssue({ code: "custom", path: ["guid"], message: "is required with entity (or send a topic)" });
         } else {
             // entity + guid make the topic: it must still give a valid channel name (at most 164 characters).
@@ -118,7 +119,17 @@ export const notificationSchema = z
             }
         ]
     })
-    .transform(({ action, actionName, ...rest }) => ({ ...rest, action: (action ?? actionName) as string }));
+    // null -> absent, and `actionName` -> `action`: the notification as the route uses it.
+    .transform(value => ({
+        topic: value.topic ?? undefined,
+        entity: value.entity ?? undefined,
+        guid: value.guid ?? undefined,
+        action: (value.action ?? value.actionName) as string,
+        sender: value.sender ?? undefined,
+        changedDate: value.changedDate ?? undefined,
+        data: value.data ?? undefined,
+        socketId: value.socketId ?? undefined
+    }));
 
 export type NotificationInput = z.output<typeof notificationSchema>;
 
