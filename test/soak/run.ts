@@ -1,6 +1,6 @@
 /**
  * Soak run (`npm run soak`, options `--seconds=N` (default 60), `--clients=N` (1000), `--rate=N` (500 per
- * second), `--restart-clients=N` (200)). Everything on 127.0.0.1, every wait bounded.
+ * second), `--restart-clients=N` (200), `--pages=N` (100)). Everything on 127.0.0.1, every wait bounded.
  *
  * 1. Starts the server as its own process (`node --expose-gc --import tsx test/soak/server-entry.ts`: the
  *    real server/main.ts plus a probe reporting the process's own memory and event-loop delay over IPC).
@@ -10,11 +10,16 @@
  * 3. Checks every client received every accepted notification for its channel exactly once and nothing
  *    else (0 lost, 0 duplicated, 0 wrong channel), and that the server's heap after a full GC at the end is
  *    within 10 % of its level after warm-up; reports RSS, event-loop delay p99 and delivery latency.
- * 4. Restart under load: keeps `restart-clients` clients, sends SIGTERM while notifications keep coming
+ * 4. Catch-up: `pages` widget pages (the widget's own connection code, src/connection, with real pusher-js) reach
+ *    the server through a TCP proxy that cuts them all off for 5 s while notifications to them keep coming: counts
+ *    duplicated and lost runs (0 of each: every notification ran, or a later one of its action did through the
+ *    catch-up) and possible losses reported (none). The pages stay through the restart below, after which every one
+ *    must report that it may have lost notifications.
+ * 5. Restart under load: keeps `restart-clients` clients, sends SIGTERM while notifications keep coming
  *    (in-flight ones must complete or fail cleanly, sockets must close with 4200, exit within 10 s), starts a
  *    new process on the same port with the same broker credentials, waits until every client reconnected and
  *    resubscribed by itself, and checks the next notification reaches every one.
- * 5. Scans the server's log (written to a file in the temp directory) for the API key and broker secret.
+ * 6. Scans the server's log (written to a file in the temp directory) for the API key and broker secret.
  * Prints a summary table; exits 1 when an invariant fails. `SOAK_PROF=<dir>` also writes CPU profiles of the
  * server processes there.
  */
@@ -24,6 +29,8 @@ import os from "node:os";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type PusherClient from "pusher-js";
+import { RESEND_DELAY_MS } from "../../server/catchup";
+import { startProxy, type CuttableProxy } from "../e2e/proxy";
 import {
     API_KEY,
     BEARER,
@@ -35,6 +42,7 @@ import {
     until,
     type ServerProcess
 } from "../reliability/harness";
+import { countRuns, openWidgetPage, type Sent, type WidgetPage } from "../reliability/widget-pages";
 import type { ProbeRequest, ProbeSample } from "./server-entry";
 
 interface Options {
@@ -42,23 +50,35 @@ interface Options {
     clients: number;
     rate: number;
     restartClients: number;
+    pages: number;
 }
 
 function parseOptions(argv: string[]): Options {
-    const options: Options = { seconds: 60, clients: 1000, rate: 500, restartClients: 200 };
+    const options: Options = { seconds: 60, clients: 1000, rate: 500, restartClients: 200, pages: 100 };
     for (const arg of argv) {
-        const match = /^--(seconds|clients|rate|restart-clients)=(\d+)$/.exec(arg);
+        const match = /^--(seconds|clients|rate|restart-clients|pages)=(\d+)$/.exec(arg);
         if (!match) {
-            throw new Error(`Unknown option ${arg}; use --seconds=N --clients=N --rate=N --restart-clients=N`);
+            throw new Error(
+                `Unknown option ${arg}; use --seconds=N --clients=N --rate=N --restart-clients=N --pages=N`
+            );
         }
         const value = Number(match[2]);
         if (match[1] === "seconds") options.seconds = value;
         if (match[1] === "clients") options.clients = value;
         if (match[1] === "rate") options.rate = value;
         if (match[1] === "restart-clients") options.restartClients = value;
+        if (match[1] === "pages") options.pages = value;
     }
-    if (options.seconds < 5 || options.clients < 1 || options.rate < 1 || options.restartClients > options.clients) {
-        throw new Error("Need --seconds >= 5, --clients >= 1, --rate >= 1 and --restart-clients <= --clients");
+    if (
+        options.seconds < 5 ||
+        options.clients < 1 ||
+        options.rate < 1 ||
+        options.restartClients > options.clients ||
+        options.pages < 1
+    ) {
+        throw new Error(
+            "Need --seconds >= 5, --clients >= 1, --rate >= 1, --restart-clients <= --clients and --pages >= 1"
+        );
     }
     return options;
 }
@@ -269,6 +289,30 @@ async function sendLoad(
     return seq;
 }
 
+/**
+ * Notifications to the widget pages' channels (`private-Soak.Page.<i>`), one every `everyMs` round-robin over the
+ * pages and three actions, until `stop()`; each accepted one is recorded in `sent`.
+ */
+async function sendToPages(url: string, pages: number, everyMs: number, sent: Sent[], stop: () => boolean) {
+    const actions = ["refresh", "showMessage", "Refresh order"];
+    const inFlight = new Set<Promise<void>>();
+    for (let n = 0; !stop(); n++) {
+        const page = n % pages;
+        const action = actions[Math.floor(n / pages) % actions.length];
+        const at = Date.now();
+        const data = `page-${n}`;
+        const request = postJson(`${url}/rest/pusher/notify`, { topic: `Soak.Page.${page}`, action, data })
+            .then(status => {
+                if (status === 200) sent.push({ channel: `private-Soak.Page.${page}`, action, data, at });
+            })
+            .catch(() => undefined)
+            .finally(() => inFlight.delete(request));
+        inFlight.add(request);
+        await sleep(everyMs);
+    }
+    await Promise.all([...inFlight]);
+}
+
 interface Check {
     name: string;
     ok: boolean;
@@ -287,6 +331,8 @@ async function main(): Promise<void> {
     const listeners: Listener[] = [];
     let server: ServerProcess | undefined;
     let second: ServerProcess | undefined;
+    let proxy: CuttableProxy | undefined;
+    const pages: WidgetPage[] = [];
 
     try {
         console.log(`soak: ${options.clients} clients, ${options.rate} notifications/s for ${options.seconds} s`);
@@ -414,6 +460,60 @@ async function main(): Promise<void> {
             `${(heapGrowth * 100).toFixed(1)} %`
         );
 
+        // --- catch-up: widget pages cut off for 5 s -------------------------------------------------------
+        proxy = await startProxy(server.url);
+        for (let i = 0; i < options.pages; i++) {
+            pages.push(openWidgetPage(proxy.url, [`private-Soak.Page.${i}`], BEARER));
+        }
+        await until(() => pages.every(page => page.subscribed() === 1), 60_000, "every widget page to subscribe");
+        const pageSent: Sent[] = [];
+        let stopPages = false;
+        const pageLoad = sendToPages(server.url, options.pages, 5, pageSent, () => stopPages);
+        await sleep(2_000);
+        const cutAt = Date.now();
+        proxy.cut();
+        await sleep(5_000);
+        proxy.restore();
+        const cuts: Array<[number, number]> = [[cutAt, Date.now()]];
+        await until(() => pages.every(page => page.subscribed() === 1), 30_000, "every widget page to subscribe again");
+        const pagesBackMs = Date.now() - cuts[0][1];
+        await sleep(RESEND_DELAY_MS + 2_000);
+        stopPages = true;
+        await pageLoad;
+        await sleep(RESEND_DELAY_MS + 1_000);
+        const pageCounts = { duplicated: 0, lost: 0, lostLive: 0, unexpected: 0, runs: 0 };
+        for (const page of pages) {
+            const counts = countRuns(page, pageSent, 1_000, cuts);
+            pageCounts.duplicated += counts.duplicated;
+            pageCounts.lost += counts.lost;
+            pageCounts.lostLive += counts.lostLive;
+            pageCounts.unexpected += counts.unexpected;
+            pageCounts.runs += page.runs.length;
+        }
+        const pageReconnected = pages.flatMap(page => page.reconnected);
+        const possiblyLost = pageReconnected.filter(info => info.mayHaveLost).length;
+        rows.push([
+            "catch-up: widget pages cut off for 5 s",
+            `${pages.length}, all listening again ${(pagesBackMs / 1000).toFixed(1)} s after the cut ended`
+        ]);
+        rows.push(["catch-up: notifications to them / runs", `${pageSent.length} / ${pageCounts.runs}`]);
+        rows.push([
+            "catch-up: duplicated / lost / live lost / unexpected runs",
+            `${pageCounts.duplicated} / ${pageCounts.lost} / ${pageCounts.lostLive} / ${pageCounts.unexpected}`
+        ]);
+        check("catch-up: 0 duplicated runs", pageCounts.duplicated === 0, String(pageCounts.duplicated));
+        check(
+            "catch-up: 0 lost runs",
+            pageCounts.lost === 0 && pageCounts.lostLive === 0 && pageCounts.unexpected === 0,
+            `${pageCounts.lost} / ${pageCounts.lostLive} / ${pageCounts.unexpected}`
+        );
+        check(
+            "catch-up: every page reconnected once, nothing reported lost",
+            pageReconnected.length === pages.length && possiblyLost === 0,
+            `${pageReconnected.length} reconnected, ${possiblyLost} possibly lost`
+        );
+        const reconnectedBeforeRestart = pages.map(page => page.reconnected.length);
+
         // --- restart under load ------------------------------------------------------------------------
         const keep = listeners.slice(0, options.restartClients);
         for (const l of listeners.slice(options.restartClients)) {
@@ -509,10 +609,26 @@ async function main(): Promise<void> {
             reached === keep.length,
             `${reached} / ${keep.length}`
         );
+        await until(
+            () => pages.every((page, i) => page.reconnected.length > reconnectedBeforeRestart[i]),
+            30_000,
+            "every widget page to subscribe again after the restart"
+        ).catch(() => undefined);
+        const toldLost = pages.filter((page, i) =>
+            page.reconnected.slice(reconnectedBeforeRestart[i]).some(info => info.mayHaveLost)
+        ).length;
+        rows.push(["restart: widget pages told they may have lost notifications", `${toldLost} / ${pages.length}`]);
+        check(
+            "restart: every widget page told it may have lost notifications",
+            toldLost === pages.length,
+            `${toldLost} / ${pages.length}`
+        );
     } catch (error) {
         check("run completed", false, (error as Error).message);
     } finally {
         for (const l of listeners) l.client.disconnect();
+        for (const page of pages) page.close();
+        await proxy?.close();
         for (const proc of [server, second]) {
             if (proc && proc.child.exitCode === null && proc.child.signalCode === null) {
                 proc.child.kill("SIGTERM");
