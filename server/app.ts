@@ -22,6 +22,7 @@ import { createErrorHandler, notFoundHandler } from "./errors.js";
 import { answerClientErrors, httpServerOptions, noSniff, upgradeClientAddress } from "./http-hardening.js";
 import { createLogger } from "./logger.js";
 import { createAccessClient } from "./mendix/access.js";
+import { createMetrics } from "./metrics.js";
 import { cors, noStore } from "./middleware.js";
 import { createOpenApiDocument } from "./openapi.js";
 import {
@@ -37,6 +38,7 @@ import { createAuthRouter } from "./routes/auth.js";
 import { createHealthRouter } from "./routes/health.js";
 import { createKeyRouter } from "./routes/key.js";
 import { createNotifyRouter } from "./routes/notify.js";
+import { createObservabilityRouter } from "./routes/observability.js";
 import { createEmbeddedTrigger, createSdkTrigger, type Trigger } from "./trigger.js";
 
 export interface ExtendContext {
@@ -158,6 +160,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     let brokerReady: () => Promise<ProbeResult>;
     const access = createAccessClient({ limits: config.accessLimits });
     const catchup = createCatchup({ limits: config.catchup, logger });
+    // Prometheus metrics and the operator console: only with METRICS_TOKEN (metrics.ts, routes/observability.ts).
+    const metricsToken = config.metrics.token;
+    const metrics =
+        metricsToken === undefined
+            ? undefined
+            : createMetrics({ broker: config.broker.mode === "embedded" ? "embedded" : "external" });
 
     if (config.broker.mode === "embedded") {
         const credentials = config.broker.credentials ?? randomCredentials();
@@ -170,7 +178,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             maxSubscriptions: limits.maxSubscriptions,
             maxConnections: limits.maxConnections,
             maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
-            clientAddress: upgradeClientAddress(app)
+            clientAddress: upgradeClientAddress(app),
+            observer: metrics?.broker
         });
         warnAboutCapacity(logger, embedded);
         broker = embedded;
@@ -189,6 +198,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     // Every notification gets its catch-up position and is kept for widgets that resubscribe (catchup.ts).
     trigger = catchup.wrap(trigger);
+    if (metrics !== undefined) {
+        trigger = metrics.wrapTrigger(trigger);
+        metrics.attach({ broker, access, catchup });
+    }
 
     const ctx: ServerContext = {
         config,
@@ -198,7 +211,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         pusher: () => pusher,
         trigger,
         catchup,
-        access,
+        access: metrics?.wrapAccess(access) ?? access,
         accessCheckBaseUrl: () => {
             const override = options.accessCheckUrl;
             if (typeof override === "function") {
@@ -216,12 +229,18 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         isClosing: () => closing
     };
 
+    if (metrics !== undefined) {
+        app.use(metrics.observeApi);
+    }
     app.use("/rest/pusher", cors(config.corsOrigins), noStore);
     app.use(createKeyRouter(ctx));
     app.use(createAuthRouter(ctx));
     app.use(createNotifyRouter(ctx));
     app.use(["/healthz", "/readyz"], noStore);
     app.use(createHealthRouter(ctx));
+    if (metrics !== undefined && metricsToken !== undefined) {
+        app.use(createObservabilityRouter({ metrics, token: metricsToken, console: config.metrics.console, logger }));
+    }
     const openApi = createOpenApiDocument();
     app.get("/openapi.json", (_req, res) => {
         res.json(openApi);

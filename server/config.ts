@@ -45,6 +45,8 @@ export interface Config {
     /** NOTIFY_API_KEY, or a random key generated for this start (see notifyApiKeyGenerated). */
     notifyApiKey: string;
     notifyApiKeyGenerated: boolean;
+    /** METRICS_TOKEN / METRICS_CONSOLE: GET /metrics and the operator console, both only with the token. */
+    metrics: MetricsConfig;
     /** MENDIX_APP_URL without trailing slash. */
     mendixAppUrl?: string;
     mendixTimeoutMs: number;
@@ -117,6 +119,14 @@ export interface CatchupConfig {
     maxChannels: number;
     /** Most bytes of kept payloads. */
     maxBytes: number;
+}
+
+/** Off (`token` undefined) unless METRICS_TOKEN is set. */
+export interface MetricsConfig {
+    /** Bearer token of GET /metrics and the console (also the password of HTTP Basic); never logged. */
+    token?: string;
+    /** Serve the operator console at /console (METRICS_CONSOLE, default true with a token). */
+    console: boolean;
 }
 
 /** NODE_ENV values that mean "not production" (compared case-insensitively); any other value is production. */
@@ -212,6 +222,20 @@ const hostName = optionalText.pipe(
         .optional()
 );
 
+/** NOTIFY_API_KEY, METRICS_TOKEN: at least MIN_API_KEY_LENGTH printable characters; messages never echo the value. */
+const secretText = optionalText.pipe(
+    z
+        .string()
+        .refine(value => value.length >= MIN_API_KEY_LENGTH, {
+            error: issue =>
+                `must be at least ${MIN_API_KEY_LENGTH} characters long (it has ${(issue.input as string).length}); generate one with: openssl rand -base64 32`
+        })
+        .refine(value => /^[\x21-\x7e]+$/.test(value), {
+            error: "must consist of printable ASCII characters without spaces"
+        })
+        .optional()
+);
+
 const envSchema = z.object({
     NODE_ENV: optionalText,
     PORT: integer(0, 65535),
@@ -230,19 +254,9 @@ const envSchema = z.object({
             .pipe(z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(", ")}` }))
             .optional()
     ),
-    NOTIFY_API_KEY: optionalText.pipe(
-        z
-            .string()
-            .refine(value => value.length >= MIN_API_KEY_LENGTH, {
-                // Never echo the key itself.
-                error: issue =>
-                    `must be at least ${MIN_API_KEY_LENGTH} characters long (it has ${(issue.input as string).length}); generate one with: openssl rand -base64 32`
-            })
-            .refine(value => /^[\x21-\x7e]+$/.test(value), {
-                error: "must consist of printable ASCII characters without spaces"
-            })
-            .optional()
-    ),
+    NOTIFY_API_KEY: secretText,
+    METRICS_TOKEN: secretText,
+    METRICS_CONSOLE: booleanText,
     MENDIX_APP_URL: httpUrl,
     MENDIX_TIMEOUT_MS: integer(50, 120_000),
     CORS_ORIGINS: optionalText,
@@ -523,6 +537,24 @@ function parseHttpTimeouts(env: Env, issues: ConfigIssue[]): HttpTimeouts {
     return timeouts;
 }
 
+/** METRICS_TOKEN turns metrics and the console on; it must not be the API key (reading figures is not notifying). */
+function parseMetrics(env: Env, issues: ConfigIssue[], warnings: string[]): MetricsConfig {
+    const token = env.METRICS_TOKEN;
+    if (token === undefined) {
+        if (env.METRICS_CONSOLE === true) {
+            warnings.push("METRICS_CONSOLE is ignored: the console is served only with METRICS_TOKEN.");
+        }
+        return { console: false };
+    }
+    if (env.NOTIFY_API_KEY !== undefined && token === env.NOTIFY_API_KEY) {
+        issues.push({
+            variable: "METRICS_TOKEN",
+            message: "must differ from NOTIFY_API_KEY: whoever reads the metrics must not be able to notify"
+        });
+    }
+    return { token, console: env.METRICS_CONSOLE ?? true };
+}
+
 function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
     const production = isProduction(env.NODE_ENV, warnings);
     const productionText =
@@ -589,6 +621,7 @@ function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
         );
     }
     const notifyApiKey = env.NOTIFY_API_KEY ?? randomBytes(32).toString("base64url");
+    const metrics = parseMetrics(env, issues, warnings);
     return {
         production,
         port: env.PORT ?? 8080,
@@ -597,6 +630,7 @@ function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
         logFormat: env.LOG_FORMAT,
         notifyApiKey,
         notifyApiKeyGenerated: env.NOTIFY_API_KEY === undefined,
+        metrics,
         mendixAppUrl: env.MENDIX_APP_URL,
         mendixTimeoutMs: env.MENDIX_TIMEOUT_MS ?? 5000,
         corsOrigins,

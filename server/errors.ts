@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
     invalid_json: 400,
     missing_api_key: 401,
     invalid_api_key: 401,
+    missing_metrics_token: 401,
+    invalid_metrics_token: 401,
     not_authenticated: 401,
     forbidden: 403,
     not_found: 404,

@@ -8,10 +8,11 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, MIN_API_KEY_LENGTH, type Config } from "../../server/config";
 import { ERROR_CODES, ERROR_STATUS, type ErrorCode } from "../../server/errors";
 import { ACCESS_CHECK_PATH } from "../../server/mendix/access";
+import { createMetrics } from "../../server/metrics";
 import { createOpenApiDocument } from "../../server/openapi";
 import { MAX_DATA_LENGTH, MAX_PAYLOAD_BYTES, MAX_TOPIC_LENGTH } from "../../protocol";
 
@@ -377,17 +378,34 @@ describe("docs: environment variables", () => {
 // ---------------------------------------------------------------------------------------------------
 // Error codes
 
+/** Metric names and label values the server exports (a Redis adapter's gauge included). */
+async function metricVocabulary(): Promise<Set<string>> {
+    const metrics = createMetrics({ broker: "embedded" });
+    metrics.redisAdapter(false);
+    const text = await metrics.text();
+    const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map(match => match[1]);
+    const values = [...text.matchAll(/[a-z_]+="([^"]*)"/g)].map(match => match[1]);
+    return new Set([...names, ...values]);
+}
+
 /** snake_case words in code spans that are not error codes. */
-const OTHER_SNAKE_WORDS = new Set(["socket_id", "channel_name", "proxy_read_timeout"]);
+const OTHER_SNAKE_WORDS = new Set(["socket_id", "channel_name", "proxy_read_timeout", "basic_auth"]);
 
 describe("docs: error codes", () => {
-    it("names only error codes the server uses", () => {
+    // Metric names and label values (docs/observability.md) are the server's too: the ones its registry exports.
+    let metricWords = new Set<string>();
+    beforeAll(async () => {
+        metricWords = await metricVocabulary();
+    });
+
+    it("names only error codes (or metric names and label values) the server uses", () => {
         const unknown: string[] = [];
         for (const entry of DOCS) {
             for (const span of codeSpans(entry.prose)) {
                 if (
                     /^[a-z]+(?:_[a-z]+)+$/.test(span) &&
                     !OTHER_SNAKE_WORDS.has(span) &&
+                    !metricWords.has(span) &&
                     !ERROR_CODES.includes(span as ErrorCode)
                 ) {
                     unknown.push(`${entry.name}: ${span}`);
@@ -563,7 +581,9 @@ describe("docs: links", () => {
                 const known = slugs.get(name);
                 if (known === undefined) {
                     const onDisk = path.join(DOCS_DIR, name);
-                    if (!(name.startsWith("images/") && statSync(onDisk, { throwIfNoEntry: false }))) {
+                    // Pictures and the files operators import (a Grafana dashboard, alert rules) exist on disk.
+                    const file = !name.endsWith(".md") && statSync(onDisk, { throwIfNoEntry: false })?.isFile();
+                    if (!file) {
                         broken.push(`${entry.name}: ${target} (no such page)`);
                     }
                     continue;
