@@ -16,6 +16,7 @@ import { DEFAULT_USER } from "./data.js";
 import { type PlaygroundBootstrap, QUERY, SIGNED_OUT } from "./client/bootstrap.js";
 import { contentSecurityPolicy, renderPage } from "./page.js";
 import { type FakeMendix, type FakeSession, createFakeMendix } from "./runtime.js";
+import { type SessionSecret, loadSessionSecret } from "./secret.js";
 import { REPO_ROOT } from "./root.js";
 import { VENDOR_PREFIX, browserModules, importMap, providedSpecifiers } from "./vendor.js";
 import { WIDGET_MODULE, bareImports, findWidgetBuild } from "./widget-build.js";
@@ -37,7 +38,10 @@ export interface PlaygroundContext {
 }
 
 export interface PlaygroundOptions {
-    /** The fake Mendix runtime; defaults to one runtime per process, so sessions survive a server restart. */
+    /**
+     * The fake Mendix runtime; defaults to one runtime per process whose sessions are signed with the key kept in
+     * `.playground/` (secret.ts), so they survive a restart of the server, in this process or the next.
+     */
     mendix?: FakeMendix;
     /** Repository root holding `dist/` (default: this repository). */
     root?: string;
@@ -59,10 +63,12 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 let processRuntime: FakeMendix | undefined;
+let processSessionSecret: SessionSecret | undefined;
 
-/** The process-wide fake Mendix runtime used by `mountPlayground`. */
+/** The process-wide fake Mendix runtime used by `mountPlayground`, its sessions signed with the kept key. */
 export function sharedFakeMendix(): FakeMendix {
-    processRuntime ??= createFakeMendix();
+    processSessionSecret ??= loadSessionSecret();
+    processRuntime ??= createFakeMendix({ sessionSecret: processSessionSecret.secret });
     return processRuntime;
 }
 
@@ -233,6 +239,9 @@ export function createPlayground(
             return;
         }
         const mendix = options.mendix ?? sharedFakeMendix();
+        if (options.mendix === undefined && processSessionSecret?.problem !== undefined) {
+            ctx.logger.warn({}, processSessionSecret.problem);
+        }
         app.use(mendix.router);
         // Build the browser modules in the background so the first page load is fast.
         browserModules().catch((error: unknown) =>

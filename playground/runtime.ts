@@ -3,9 +3,14 @@
  * users, sessions in an HttpOnly cookie, one CSRF token per session, objects with per-user read
  * access, and the published REST operation `POST /rest/notifylisten/v1/access`.
  *
+ * Sessions are signed cookies, not server memory: a real Mendix app keeps its sessions while the companion server
+ * restarts, and so does this fake when the next runtime has the same `sessionSecret` (the playground keeps it in
+ * `.playground/`, see secret.ts). The cookie holds a random session id, the user name and an HMAC of both; the CSRF
+ * token is an HMAC of the id. Demo only: there is no expiry, and sign-out is remembered only by this runtime.
+ *
  * Usable on its own (mount `router` on any express app) or through the playground.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import express, { type Request, type Response } from "express";
 import { z } from "zod";
 import { ENTITY_NAME_PATTERN, GUID_PATTERN, channelForTopic } from "../protocol/index.js";
@@ -43,6 +48,11 @@ export interface FakeMendixOptions {
     accessDelayMs?: number;
     /** Keep at most this many access check records (default 200). */
     accessLogLimit?: number;
+    /**
+     * Key that signs the session cookies and derives the CSRF tokens. A runtime with the same key accepts the
+     * sessions of another (a restarted server); default: random, so the sessions live as long as this runtime.
+     */
+    sessionSecret?: string | Buffer;
 }
 
 export interface FakeMendix {
@@ -117,11 +127,18 @@ function readJsonBody(req: Request): { ok: true; value: unknown } | { ok: false 
     return body === undefined ? { ok: false } : { ok: true, value: body };
 }
 
+/** HMAC-SHA256 of `text` with `secret`, base64url. */
+function sign(secret: string | Buffer, text: string): string {
+    return createHmac("sha256", secret).update(text, "utf8").digest("base64url");
+}
+
 export function createFakeMendix(options: FakeMendixOptions = {}): FakeMendix {
     const users = options.users ?? DEMO_USERS;
     const objects = options.objects ?? DEMO_OBJECTS;
     const accessLogLimit = options.accessLogLimit ?? 200;
-    const sessions = new Map<string, FakeSession>();
+    const secret = options.sessionSecret ?? randomBytes(32);
+    /** Session ids signed out through this runtime. */
+    const signedOut = new Set<string>();
     const accessLog: AccessCheckRecord[] = [];
 
     const findUser = (name: string): DemoUser | undefined => users.find(user => user.name === name);
@@ -145,24 +162,36 @@ export function createFakeMendix(options: FakeMendixOptions = {}): FakeMendix {
     const canRead = (user: DemoUser, object: DemoObject): boolean =>
         user.access === "all" || user.access.includes(object.guid);
 
+    /** The session a cookie value stands for: `<id>.<created, epoch ms>.<user, base64url>.<HMAC of the rest>`. */
+    const sessionOf = (token: string): FakeSession | undefined => {
+        const parts = token.split(".");
+        if (parts.length !== 4) {
+            return undefined;
+        }
+        const [id, created, encodedUser, mac] = parts;
+        if (!sameSecret(mac, sign(secret, `session.${id}.${created}.${encodedUser}`)) || signedOut.has(id)) {
+            return undefined;
+        }
+        const user = findUser(Buffer.from(encodedUser, "base64url").toString("utf8"));
+        if (!user) {
+            return undefined;
+        }
+        return { token, csrfToken: sign(secret, `csrf.${id}`), user, createdAt: new Date(Number(created)) };
+    };
+
     const createSession = (userName: string): FakeSession => {
         const user = findUser(userName);
         if (!user) {
             throw new Error(`Unknown demo user "${userName}".`);
         }
-        const session: FakeSession = {
-            token: randomBytes(24).toString("base64url"),
-            csrfToken: randomBytes(24).toString("base64url"),
-            user,
-            createdAt: new Date()
-        };
-        sessions.set(session.token, session);
-        return session;
+        const id = randomBytes(18).toString("base64url");
+        const signed = `${id}.${Date.now()}.${Buffer.from(user.name, "utf8").toString("base64url")}`;
+        return sessionOf(`${signed}.${sign(secret, `session.${signed}`)}`)!;
     };
 
     const sessionFromRequest = (req: Request): FakeSession | undefined => {
         const token = readCookie(req.headers.cookie, SESSION_COOKIE);
-        return token === undefined ? undefined : sessions.get(token);
+        return token === undefined ? undefined : sessionOf(token);
     };
 
     const record = (entry: Omit<AccessCheckRecord, "at">): void => {
@@ -232,7 +261,7 @@ export function createFakeMendix(options: FakeMendixOptions = {}): FakeMendix {
         canRead,
         createSession,
         destroySession: token => {
-            sessions.delete(token);
+            signedOut.add(token.split(".")[0]);
         },
         sessionFromRequest,
         cookieHeader: session => `${SESSION_COOKIE}=${encodeURIComponent(session.token)}`,

@@ -4,13 +4,14 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { deflateRawSync } from "node:zlib";
-import express from "express";
+import express, { type Request } from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACCESS_CHECK_PATH, type FakeMendix, SESSION_COOKIE, createFakeMendix, readCookie } from "../runtime";
+import { loadSessionSecret } from "../secret";
 import { bareImports, findWidgetBuild, readZip } from "../widget-build";
 
 const ORDER_1 = "281474976710657";
@@ -146,6 +147,45 @@ describe("fake Mendix runtime: POST /rest/notifylisten/v1/access", () => {
         }
     });
 
+    it("signs its sessions: a runtime with the same key accepts them (a restart), any other key or change does not", async () => {
+        const secret = "a-test-session-secret-0123456789abcdef";
+        const first = createFakeMendix({ sessionSecret: secret });
+        const session = first.createSession("mary");
+        const request = (cookie: string) => ({ headers: { cookie } }) as unknown as Request;
+        const cookie = first.cookieHeader(session);
+
+        // The next runtime (the restarted server) knows the session, its user and its CSRF token.
+        const restarted = createFakeMendix({ sessionSecret: secret });
+        expect(restarted.sessionFromRequest(request(cookie))).toMatchObject({
+            user: { name: "mary" },
+            csrfToken: session.csrfToken,
+            token: session.token
+        });
+        expect(session.csrfToken).toMatch(/^[\w-]{20,}$/);
+        expect(session.csrfToken).not.toBe(restarted.createSession("mary").csrfToken);
+
+        // Another key, a changed user name, a changed signature or a cut cookie: no session.
+        expect(
+            createFakeMendix({ sessionSecret: "another-secret-0123456789abcdef0123" }).sessionFromRequest(
+                request(cookie)
+            )
+        ).toBeUndefined();
+        const [id, created, , mac] = session.token.split(".");
+        const asJohn = `${id}.${created}.${Buffer.from("john").toString("base64url")}.${mac}`;
+        for (const forged of [asJohn, `${session.token}x`, session.token.split(".").slice(0, 3).join("."), "x.y.z.w"]) {
+            expect(restarted.sessionFromRequest(request(`${SESSION_COOKIE}=${forged}`)), forged).toBeUndefined();
+        }
+        // Signing out ends the session in the runtime that signed it out.
+        restarted.destroySession(session.token);
+        expect(restarted.sessionFromRequest(request(cookie))).toBeUndefined();
+        // Without a key, every runtime has its own.
+        expect(
+            createFakeMendix().sessionFromRequest(
+                request(createFakeMendix().cookieHeader(createFakeMendix().createSession("john")))
+            )
+        ).toBeUndefined();
+    });
+
     it("createSession rejects unknown users; readCookie reads one cookie", () => {
         expect(() => mendix.createSession("mallory")).toThrow(/mallory/);
         expect(readCookie("a=1; XASSESSIONID=abc%3D; b=2", SESSION_COOKIE)).toBe("abc=");
@@ -248,5 +288,39 @@ describe("finding the built widget", () => {
             'import local from "../local.mjs";'
         ].join("\n");
         expect(bareImports(source)).toEqual(["react/jsx-runtime", "react", "mendix/session", "big.js", "react-dom"]);
+    });
+});
+
+describe("the playground's session key (secret.ts)", () => {
+    it("is created once in its file, readable by its owner only, and the same on every later start", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "nl-secret-"));
+        try {
+            const file = path.join(dir, ".playground", "session-secret");
+            const first = loadSessionSecret(file);
+            expect(first.problem).toBeUndefined();
+            expect(first.secret.length).toBe(32);
+            expect(statSync(file).mode & 0o777).toBe(0o600);
+            expect(loadSessionSecret(file).secret.equals(first.secret)).toBe(true);
+            expect(readFileSync(file, "utf8")).not.toContain(first.secret.toString("hex"));
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("says so, and still gives a key, when the file cannot be written", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "nl-secret-"));
+        try {
+            writeFileSync(path.join(dir, "blocker"), "a file where the folder should be");
+            const result = loadSessionSecret(path.join(dir, "blocker", "session-secret"));
+            expect(result.secret.length).toBe(32);
+            expect(result.problem).toMatch(/sessions end when the server stops/);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("lives in a folder git ignores", () => {
+        const ignored = readFileSync(path.join(__dirname, "../../.gitignore"), "utf8").split("\n");
+        expect(ignored).toContain(".playground/");
     });
 });
