@@ -8,7 +8,7 @@
  *   npm run bench -- --out=/tmp/r.md   write the results file elsewhere (also with --quick/--only)
  *   npm run bench -- --log-level=silent   server log level (default info, the production default)
  *
- * Measurements: latency, fanout, notify, memory, auth, widget, profile.
+ * Measurements: latency, fanout, notify, memory, auth, widget, profile, storm (`--only=storm --quick`: 500 clients).
  */
 import path from "node:path";
 import { auth } from "./auth";
@@ -20,9 +20,10 @@ import { type BenchContext, type Measurement, type Section, sectionText, writeRe
 import { memory } from "./memory";
 import { notify } from "./notify";
 import { profile } from "./profile";
+import { storm } from "./storm";
 import { widget } from "./widget";
 
-const MEASUREMENTS: Measurement[] = [latency, fanout, notify, memory, auth, widget, profile];
+const MEASUREMENTS: Measurement[] = [latency, fanout, notify, memory, auth, widget, profile, storm];
 /** Whole-run ceilings; each measurement also bounds its own loops. */
 const RUN_DEADLINE_MS = { quick: 90_000, full: 15 * 60_000 };
 
@@ -114,7 +115,8 @@ async function main(): Promise<void> {
     for (const target of targets) {
         console.log(`${target.met ? "met    " : "NOT MET"}  ${target.what}: ${target.value} (goal ${target.goal})`);
     }
-    const out = args.out ?? (args.quick || args.only !== undefined ? undefined : path.join(import.meta.dirname, "RESULTS.md"));
+    const out =
+        args.out ?? (args.quick || args.only !== undefined ? undefined : path.join(import.meta.dirname, "RESULTS.md"));
     if (out !== undefined) {
         const flags = process.argv.slice(2).join(" ");
         writeResults({

@@ -11,6 +11,7 @@ const FREE_SOCKET_TIMEOUT_MS = 3_000;
 export interface HttpAnswer {
     status: number;
     body: string;
+    headers: http.IncomingHttpHeaders;
 }
 
 export class HttpClient {
@@ -43,7 +44,11 @@ export class HttpClient {
                     const chunks: Buffer[] = [];
                     res.on("data", (chunk: Buffer) => chunks.push(chunk));
                     res.on("end", () =>
-                        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") })
+                        resolve({
+                            status: res.statusCode ?? 0,
+                            body: Buffer.concat(chunks).toString("utf8"),
+                            headers: res.headers
+                        })
                     );
                     res.on("error", reject);
                 }

@@ -1,6 +1,6 @@
 /**
  * Child process: the real companion server (`createApp` with config from the environment), listening
- * on 127.0.0.1 with an ephemeral port. Started by `startServerProcess`; logs go to its stdout, which
+ * on 127.0.0.1 with an ephemeral port (or `BENCH_PORT`). Started by `startServerProcess`; logs go to its stdout, which
  * the launcher discards.
  *
  * `BENCH_VARIANT=sdk-loopback` is a diagnostic, not the product: it puts back the embedded mode's
@@ -49,7 +49,8 @@ async function main(): Promise<void> {
     const logger = createLogger(config.logLevel);
     const app = await createApp(config, { logger });
     const internal = process.env.BENCH_VARIANT === "sdk-loopback" ? await triggerOverLoopback(app) : undefined;
-    const url = await app.listen(0, "127.0.0.1");
+    // BENCH_PORT: a restarted server takes over its predecessor's port (the reconnect storm).
+    const url = await app.listen(Number(process.env.BENCH_PORT ?? 0), "127.0.0.1");
     serveParent({
         sockets: () => app.broker?.stats().connections ?? 0,
         close: async () => {
