@@ -96,11 +96,18 @@ function baseUrl(host: string, port: number): string {
     return `http://${shown.includes(":") && !shown.startsWith("[") ? `[${shown}]` : shown}:${port}`;
 }
 
+/**
+ * Connections waiting to be accepted. After a restart every open page reconnects within seconds; beyond Node's
+ * default of 511 the kernel drops their SYNs, which clients send again only after 1, 3, 7, 15 s (the kernel caps
+ * this at net.core.somaxconn).
+ */
+export const LISTEN_BACKLOG = 4096;
+
 function listenOn(server: http.Server, port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
         const onError = (error: Error): void => reject(error);
         server.once("error", onError);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
             server.off("error", onError);
             resolve(server.address() as AddressInfo);
         });
