@@ -26,6 +26,11 @@ export interface ChannelEntry {
     lostAt?: number;
     /** Whether the widgets heard `onLost` for the current interruption. */
     lostTold?: boolean;
+    /**
+     * A notification without `seq` arrived: someone else sends to this channel too (the Mendix 7 Java action, another
+     * Pusher SDK), and the catch-up cannot know what that sender sent meanwhile.
+     */
+    unstamped?: boolean;
 }
 
 export interface Channels {

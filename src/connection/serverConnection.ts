@@ -157,6 +157,8 @@ export function openServerConnection(
                 return;
             }
             entry.seen.set(action, seq);
+        } else {
+            entry.unstamped = true;
         }
         for (const listener of [...entry.listeners]) {
             listener.onEvent(action, data);
@@ -176,8 +178,13 @@ export function openServerConnection(
         if (entry.lostAt !== undefined) {
             const info = {
                 offlineMs: Date.now() - entry.lostAt,
-                // Without `missed` the server did not read the cursor (an old server, or a relay that drops it).
-                mayHaveLost: answer === undefined || answer.missed === undefined || answer.lost !== undefined
+                // Without `missed` the server did not read the cursor (an old server, or a relay that drops it); a
+                // channel that also hears another sender cannot know what that one sent meanwhile.
+                mayHaveLost:
+                    answer === undefined ||
+                    answer.missed === undefined ||
+                    answer.lost !== undefined ||
+                    entry.unstamped === true
             };
             entry.lostAt = undefined;
             entry.lostTold = false;

@@ -209,6 +209,18 @@ describe("catch-up after an interruption", () => {
         expect(widget.runs).toEqual([]);
     });
 
+    it("says it may have lost notifications when the channel also hears a sender without catch-up", async () => {
+        let next: CatchupAnswer = { epoch: EPOCH, seq: 100 };
+        const { widget, pusher } = setup(() => next);
+        await settle();
+        // The Mendix 7 Java Notify action triggers through Pusher directly: no seq, no epoch.
+        pusher().trigger(CHANNEL, "refresh", { entity: "Sales.Order", guid: "1", actionName: "refresh", data: "java" });
+        expect(widget.runs.map(run => run.data)).toEqual(["java"]);
+        next = { epoch: EPOCH, seq: 200, missed: [] };
+        await cut(pusher(), 1_000);
+        expect(widget.reconnected.map(info => info.mayHaveLost)).toEqual([true]);
+    });
+
     it("hears onLost once when the interruption shows, and not for an interruption that heals at once", async () => {
         const { widget, pusher } = setup(() => ({ epoch: EPOCH, seq: 100, missed: [] }));
         await settle();
