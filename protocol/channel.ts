@@ -1,5 +1,5 @@
 /**
- * Topic and channel rules (DESIGN.md "Names"): a widget listens to a topic; its Pusher channel is
+ * Topic and channel rules (docs/architecture.md, "Where each rule lives"): a widget listens to a topic; its Pusher channel is
  * `private-<topic>`. Shared by the widget and the server; no DOM, no Node.
  */
 import type { TextRule, ValidationError } from "./validation.js";

@@ -6,7 +6,7 @@
  * - `createEmbeddedTrigger`: the embedded broker in this process, through `Broker.trigger`, the in-process entry of
  *   the broker's HTTP events API (same validation and limits, same delivery path), without HTTP and without retries.
  *
- * Why the embedded mode does not trigger through the SDK (DESIGN.md says "the unmodified `pusher` SDK triggers
+ * Why the embedded mode does not trigger through the SDK (the design had "the unmodified `pusher` SDK triggers
  * through it"; that stays true for external SDKs, which still use the broker's HTTP events API): the SDK path
  * meant, for every notification, MD5 + HMAC signing, a loopback HTTP request to a private listener of this same
  * process, raw-body parsing, signature verification and a JSON answer read back. `npm run bench`

@@ -1,5 +1,5 @@
 /**
- * The fake Mendix runtime on its own: the access check contract (DESIGN.md "Mendix access check"),
+ * The fake Mendix runtime on its own: the access check contract (docs/access-check.md),
  * sessions and CSRF tokens; plus the helpers that find the built widget.
  */
 import http from "node:http";

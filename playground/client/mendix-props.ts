@@ -25,7 +25,7 @@ export interface ObjectItem {
     readonly id: string;
 }
 
-/** Variables of the widget's actions (DESIGN.md: sender, changedDate, data; values may be undefined). */
+/** Variables of the widget's actions (src/Listen.xml: sender, changedDate, data; values may be undefined). */
 export interface ListenActionVariables {
     sender: string | undefined;
     changedDate: Date | undefined;

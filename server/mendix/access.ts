@@ -1,5 +1,5 @@
 /**
- * Client of the Mendix access check (contract in DESIGN.md):
+ * Client of the Mendix access check (contract in docs/access-check.md and docs/architecture.md):
  * `POST <MENDIX_APP_URL>/rest/notifylisten/v1/access` with the browser's `Cookie` and `X-Csrf-Token`
  * and JSON `{ "channel", "topic" }`. 200 `{ "user" }` allows; 401 = no session; 403 = may not listen;
  * anything else (other status, garbage, redirect, network error, timeout) = unavailable.

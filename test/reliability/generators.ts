@@ -1,12 +1,12 @@
 /**
  * fast-check generators of hostile requests for the companion server's HTTP API, each with an independent
  * oracle: the exact status (or status family) and error code the request must get. The oracle re-states the
- * rules of DESIGN.md with its own regular expressions instead of calling the server's validation code.
+ * documented rules (docs/architecture.md, "Where each rule lives") with its own regular expressions instead of calling the server's validation code.
  */
 import fc from "fast-check";
 import { API_KEY, FORBIDDEN_PREFIX, GOOD_COOKIE, GOOD_CSRF } from "./harness";
 
-/** Pusher channel characters (DESIGN.md); a topic of 1..156 of them gives a valid `private-` channel. */
+/** Pusher channel characters; a topic of 1..156 of them gives a valid `private-` channel. */
 export const TOPIC_RE = /^[A-Za-z0-9_\-=@,.;]{1,156}$/;
 /**
  * A valid topic: Pusher channel characters, at most 156 of them, and not `encrypted-...` (that would make a
@@ -601,7 +601,7 @@ export interface NotificationVerdict {
 
 const absent = (value: Field) => value === MISSING || value === null;
 
-/** Independent oracle of one notification (DESIGN.md + the server spec). */
+/** Independent oracle of one notification (the documented rules and the server spec). */
 export function judgeNotification(fields: NotificationFields): NotificationVerdict {
     const { topic, entity, guid, action, sender, changedDate, data, socketId, unknown } = fields;
     const invalid = { valid: false };
