@@ -63,7 +63,24 @@ export function createCatchup(options: CatchupOptions): Catchup {
     const pending = new Map<string, PendingResend>();
     let inner: Trigger | undefined;
 
-    const sweeper = setInterval(() => store.sweep(), Math.max(1_000, Math.min(60_000, limits.ttlMs / 4)));
+    let dropped = { channels: 0, bytes: 0 };
+    const sweep = (): void => {
+        store.sweep();
+        const stats = store.stats();
+        if (stats.droppedChannels > dropped.channels || stats.droppedForBytes > dropped.bytes) {
+            logger.warn(
+                {
+                    droppedChannels: stats.droppedChannels - dropped.channels,
+                    droppedForBytes: stats.droppedForBytes - dropped.bytes,
+                    maxChannels: limits.maxChannels,
+                    maxBytes: limits.maxBytes
+                },
+                "catch-up: memory bounds reached, older notifications dropped before their time (widgets that missed them are told they may have lost some); raise CATCHUP_MAX_CHANNELS or CATCHUP_MAX_BYTES"
+            );
+            dropped = { channels: stats.droppedChannels, bytes: stats.droppedForBytes };
+        }
+    };
+    const sweeper = setInterval(sweep, Math.max(1_000, Math.min(60_000, limits.ttlMs / 4)));
     sweeper.unref();
 
     const resend = (channel: string, entry: PendingResend): void => {
