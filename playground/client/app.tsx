@@ -14,7 +14,25 @@ import {
     useState
 } from "react";
 import { createRoot } from "react-dom/client";
+import { DISPATCH_EVENT, type DispatchEventDetail } from "../../protocol/trace";
 import type { DemoObject } from "../data";
+import {
+    type ActionLogState,
+    type SendSummary,
+    addNotReceived,
+    addRefused,
+    addRun,
+    applyTrace,
+    channelOf,
+    clearLog,
+    createActionLog,
+    entriesSince,
+    finishRun,
+    objectOfChannel,
+    startGroup,
+    summarizeSend
+} from "./action-log";
+import { ActionLog, formatTime } from "./action-log-view";
 import { type PlaygroundBootstrap, QUERY, SIGNED_OUT } from "./bootstrap";
 import {
     type DynamicValue,
@@ -27,20 +45,6 @@ import {
     createObjectItem,
     loading
 } from "./mendix-props";
-
-type LogStatus = "running" | "done" | "ignored";
-
-interface LogEntry {
-    id: number;
-    at: Date;
-    widget: string;
-    action: string;
-    objectGuid: string;
-    sender: string | undefined;
-    changedDate: string | undefined;
-    data: string | undefined;
-    status: LogStatus;
-}
 
 /** A run of a widget's On connection lost or On reconnected action. */
 interface ConnectionEvent {
@@ -81,8 +85,15 @@ function pageUrl(changes: Record<string, string | null>): string {
     return url.pathname + url.search;
 }
 
-function formatTime(date: Date): string {
-    return date.toLocaleTimeString([], { hour12: false }) + "." + String(date.getMilliseconds()).padStart(3, "0");
+/** The page with every widget setting at its default (user and object stay). */
+function resetUrl(): string {
+    return pageUrl({
+        [QUERY.widgets]: null,
+        [QUERY.slowMs]: null,
+        [QUERY.delay]: null,
+        [QUERY.ignoreOwn]: null,
+        [QUERY.topic]: null
+    });
 }
 
 function stateTone(state: string, error: string): "ok" | "bad" | "wait" {
@@ -170,73 +181,6 @@ function ObjectCard(props: { object: DemoObject; readable: boolean; loadingObjec
     );
 }
 
-function ActionLog(props: { entries: LogEntry[]; onClear: () => void; slowMs: number }): ReactElement {
-    return (
-        <section className="card">
-            <header className="card-head">
-                <h2>Action log</h2>
-                <span className="muted">
-                    {props.slowMs > 0 ? `each run takes ${props.slowMs} ms` : "each run with its action variables"}
-                </span>
-                <button type="button" className="link" onClick={props.onClear} disabled={!props.entries.length}>
-                    Clear
-                </button>
-            </header>
-            {props.entries.length === 0 ? (
-                <p className="empty" data-testid="action-log-empty">
-                    No action has run yet. Send a notification for this object.
-                </p>
-            ) : (
-                <ol className="log" id="action-log">
-                    {[...props.entries].reverse().map(entry => (
-                        <li
-                            key={entry.id}
-                            className={`log-entry status-${entry.status}`}
-                            data-testid={entry.status === "ignored" ? "action-ignored" : "action-run"}
-                            data-widget={entry.widget}
-                            data-action={entry.action}
-                            data-object={entry.objectGuid}
-                            data-sender={entry.sender ?? ""}
-                            data-changed-date={entry.changedDate ?? ""}
-                            data-data={entry.data ?? ""}
-                            data-status={entry.status}
-                        >
-                            <span className="log-time">{formatTime(entry.at)}</span>
-                            <span className="log-main">
-                                <strong>{entry.action}</strong>
-                                <span className="muted"> ran in {entry.widget}</span>
-                                {entry.status === "ignored" ? (
-                                    <span className="tag tag-warn">ignored: still executing</span>
-                                ) : (
-                                    <span className={`tag tag-${entry.status}`}>{entry.status}</span>
-                                )}
-                                <dl className="log-vars">
-                                    <dt>sender</dt>
-                                    <dd>
-                                        <code>{entry.sender === undefined ? "empty" : entry.sender}</code>
-                                    </dd>
-                                    <dt>changedDate</dt>
-                                    <dd>
-                                        <code>{entry.changedDate ?? "empty"}</code>
-                                    </dd>
-                                    <dt>data</dt>
-                                    <dd>
-                                        {entry.data === undefined ? (
-                                            <span className="muted">empty</span>
-                                        ) : (
-                                            <code>{entry.data}</code>
-                                        )}
-                                    </dd>
-                                </dl>
-                            </span>
-                        </li>
-                    ))}
-                </ol>
-            )}
-        </section>
-    );
-}
-
 /** What the widgets' connection events ran: On connection lost, On reconnected with its variables. */
 function ConnectionLog(props: { events: ConnectionEvent[] }): ReactElement | null {
     if (props.events.length === 0) {
@@ -288,8 +232,25 @@ interface NotifyResult {
     text: string;
 }
 
-function NotifyCard(props: { boot: PlaygroundBootstrap; current: DemoObject }): ReactElement {
-    const { boot, current } = props;
+/** One press of Notify: what was sent where, and the server's refusal if it refused. */
+interface NotifySend {
+    at: Date;
+    channel: string;
+    objectGuid: string;
+    action: string;
+    data: string;
+    sender: string;
+    count: number;
+    refused?: string;
+}
+
+function NotifyCard(props: {
+    boot: PlaygroundBootstrap;
+    current: DemoObject;
+    onSend: (send: NotifySend) => void;
+    outcome: SendSummary | null;
+}): ReactElement {
+    const { boot, current, onSend, outcome } = props;
     const [target, setTarget] = useState("current");
     const [action, setAction] = useState(boot.actions[0] ?? "refresh");
     const [data, setData] = useState("");
@@ -297,6 +258,8 @@ function NotifyCard(props: { boot: PlaygroundBootstrap; current: DemoObject }): 
     const [count, setCount] = useState(1);
     const [busy, setBusy] = useState(false);
     const [result, setResult] = useState<NotifyResult | null>(null);
+    /** How many answers the form got (tells tests and people that a new answer came, even with the same text). */
+    const [answers, setAnswers] = useState(0);
     const targetObject = target === "current" ? current : (boot.objects.find(o => o.guid === target) ?? current);
     const topic =
         boot.topicMode === "key" && targetObject.keyTopic
@@ -307,6 +270,15 @@ function NotifyCard(props: { boot: PlaygroundBootstrap; current: DemoObject }): 
         event.preventDefault();
         setBusy(true);
         setResult(null);
+        const send: NotifySend = {
+            at: new Date(),
+            channel: `private-${topic}`,
+            objectGuid: targetObject.guid,
+            action,
+            data,
+            sender,
+            count
+        };
         try {
             const response = await fetch("/playground/notify", {
                 method: "POST",
@@ -331,21 +303,23 @@ function NotifyCard(props: { boot: PlaygroundBootstrap; current: DemoObject }): 
                     ok: true,
                     text: `Sent ${n} notification${n === 1 ? "" : "s"} to ${body.channels?.join(", ") ?? "?"}`
                 });
+                onSend(send);
             } else {
-                setResult({
-                    ok: false,
-                    text: `${response.status} ${body.error?.code ?? ""}: ${body.error?.message ?? "failed"}`
-                });
+                const text = `${response.status} ${body.error?.code ?? ""}: ${body.error?.message ?? "failed"}`;
+                setResult({ ok: false, text });
+                onSend({ ...send, refused: text });
             }
         } catch (error) {
             setResult({ ok: false, text: `Request failed: ${String(error)}` });
+            onSend({ ...send, refused: `the request failed: ${String(error)}` });
         } finally {
+            setAnswers(n => n + 1);
             setBusy(false);
         }
     };
 
     return (
-        <section className="card">
+        <section className="card card-notify">
             <header className="card-head">
                 <h2>Notify</h2>
                 <span className="muted">what a microflow does after commit</span>
@@ -413,8 +387,21 @@ function NotifyCard(props: { boot: PlaygroundBootstrap; current: DemoObject }): 
                     </button>
                 </div>
                 {result ? (
-                    <p className={`result ${result.ok ? "result-ok" : "result-bad"}`} data-testid="notify-result">
+                    <p
+                        className={`result ${result.ok ? "result-ok" : "result-bad"}`}
+                        data-testid="notify-result"
+                        data-answer={answers}
+                    >
                         {result.text}
+                    </p>
+                ) : null}
+                {result && outcome ? (
+                    <p
+                        className={`outcome outcome-${outcome.tone}`}
+                        data-testid="notify-outcome"
+                        data-tone={outcome.tone}
+                    >
+                        <span className="outcome-head">On this page</span> {outcome.text}
                     </p>
                 ) : null}
             </form>
@@ -428,28 +415,39 @@ function NotifyCard(props: { boot: PlaygroundBootstrap; current: DemoObject }): 
 
 function TipsCard(props: { boot: PlaygroundBootstrap }): ReactElement {
     const { boot } = props;
-    const toggles: Array<{ label: string; active: boolean; href: string }> = [
+    const toggles: Array<{ key: string; label: string; active: boolean; href: string }> = [
         {
+            key: QUERY.widgets,
             label: "3 widgets",
             active: boot.widgets > 1,
             href: pageUrl({ [QUERY.widgets]: boot.widgets > 1 ? null : "3" })
         },
         {
+            key: QUERY.slowMs,
             label: "Slow action (2 s)",
             active: boot.slowMs > 0,
             href: pageUrl({ [QUERY.slowMs]: boot.slowMs > 0 ? null : "2000" })
         },
         {
+            key: QUERY.delay,
+            label: "Delay 500 ms",
+            active: boot.delay > 0,
+            href: pageUrl({ [QUERY.delay]: boot.delay > 0 ? null : "500" })
+        },
+        {
+            key: QUERY.ignoreOwn,
             label: "Ignore own notifications",
             active: boot.ignoreOwn,
             href: pageUrl({ [QUERY.ignoreOwn]: boot.ignoreOwn ? null : "1" })
         },
         {
+            key: QUERY.topic,
             label: "Topic by key attribute",
             active: boot.topicMode === "key",
             href: pageUrl({ [QUERY.topic]: boot.topicMode === "key" ? null : "key" })
         }
     ];
+    const active = toggles.filter(toggle => toggle.active);
     return (
         <section className="card">
             <header className="card-head">
@@ -457,20 +455,52 @@ function TipsCard(props: { boot: PlaygroundBootstrap }): ReactElement {
             </header>
             <ol className="tips">
                 <li>
-                    Press <b>Notify</b>: the widget runs its action (see the action log).
+                    Press <b>Notify</b>: the widget runs its action. The action log says what each widget did with each
+                    notification, and why when nothing ran.
+                </li>
+                <li>
+                    Set <b>Times</b> to 12: one run, then ONE trailing run with the latest payload; the log shows which
+                    notifications merged into it.
                 </li>
                 <li>Open a second window and notify from one: both run the action at once.</li>
                 <li>
                     Switch to <b>eve</b>: she may not read the object, so her subscription is refused.
                 </li>
             </ol>
-            <div className="toggles">
+            <div className="toggles" role="group" aria-label="Widget settings">
                 {toggles.map(toggle => (
-                    <a key={toggle.label} className={`toggle ${toggle.active ? "on" : ""}`} href={toggle.href}>
+                    <a
+                        key={toggle.key}
+                        className={`toggle ${toggle.active ? "on" : ""}`}
+                        href={toggle.href}
+                        role="switch"
+                        aria-checked={toggle.active}
+                        data-testid="chip"
+                        data-chip={toggle.key}
+                        title={toggle.active ? "On: click to switch it off" : "Off: click to switch it on"}
+                    >
+                        <span className="toggle-mark" aria-hidden="true">
+                            {toggle.active ? "✓" : "+"}
+                        </span>
                         {toggle.label}
+                        <span className="toggle-state">{toggle.active ? "on" : "off"}</span>
                     </a>
                 ))}
             </div>
+            <p className="toggles-foot" data-testid="chips-summary">
+                {active.length === 0 ? (
+                    <span className="muted">All settings at their defaults.</span>
+                ) : (
+                    <>
+                        <span>
+                            On: <b>{active.map(toggle => toggle.label).join(", ")}</b>
+                        </span>
+                        <a className="reset" href={resetUrl()} data-testid="chips-reset">
+                            Reset all
+                        </a>
+                    </>
+                )}
+            </p>
         </section>
     );
 }
@@ -508,7 +538,11 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
     const [loadProblem, setLoadProblem] = useState<string | null>(boot.widgetProblem);
     const [objectGuid, setObjectGuid] = useState(boot.objectGuid);
     const [loadingObject, setLoadingObject] = useState(false);
-    const [entries, setEntries] = useState<LogEntry[]>([]);
+    const [log, setLog] = useState<ActionLogState>(() => {
+        const first = boot.objects.find(object => object.guid === boot.objectGuid) ?? boot.objects[0];
+        return createActionLog(first.guid, channelOf(first, boot.topicMode));
+    });
+    const [lastSend, setLastSend] = useState<NotifySend | null>(null);
     const [connectionEvents, setConnectionEvents] = useState<ConnectionEvent[]>([]);
     const [executing, setExecuting] = useState<Record<string, boolean>>({});
     const executingRef = useRef<Record<string, boolean>>({});
@@ -533,6 +567,18 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
         );
     }, [boot.widgetUrl]);
 
+    // What the widgets decide about each notification (protocol/trace.ts) goes into the action log.
+    useEffect(() => {
+        const onTrace = (event: Event): void => {
+            const { widget, channel, trace } = (event as CustomEvent<DispatchEventDetail>).detail;
+            const at = new Date();
+            const objectGuid = objectOfChannel(boot.objects, channel)?.guid;
+            setLog(state => applyTrace(state, widget, channel, trace, objectGuid, at));
+        };
+        document.addEventListener(DISPATCH_EVENT, onTrace);
+        return () => document.removeEventListener(DISPATCH_EVENT, onTrace);
+    }, [boot.objects]);
+
     const items = useMemo(() => new Map(boot.objects.map(object => [object.guid, createObjectItem(object)])), [boot]);
     const current = boot.objects.find(object => object.guid === objectGuid) ?? boot.objects[0];
 
@@ -540,6 +586,8 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
         if (guid === objectGuid) {
             return;
         }
+        const object = boot.objects.find(candidate => candidate.guid === guid) ?? boot.objects[0];
+        setLog(state => startGroup(state, object.guid, channelOf(object, boot.topicMode)));
         setLoadingObject(true);
         setObjectGuid(guid);
         window.history.replaceState(null, "", pageUrl({ [QUERY.object]: guid }));
@@ -549,12 +597,14 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
     const execute = useCallback(
         (widget: string, action: string, variables: ListenActionVariables): void => {
             const key = `${widget}|${action}`;
-            const entry: LogEntry = {
-                id: nextId.current++,
+            const object = boot.objects.find(candidate => candidate.guid === objectGuidRef.current) ?? boot.objects[0];
+            const run = {
+                token: nextId.current++,
                 at: new Date(),
                 widget,
                 action,
-                objectGuid: objectGuidRef.current,
+                objectGuid: object.guid,
+                channel: channelOf(object, boot.topicMode),
                 sender: variables?.sender,
                 changedDate:
                     variables?.changedDate instanceof Date
@@ -563,24 +613,74 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                           ? undefined
                           : String(variables.changedDate),
                 data: variables?.data,
-                status: "running"
+                status: "running" as const
             };
+            if (boot.slowMs <= 0) {
+                // A quick action (a nanoflow that only refreshes): over before the widget renders again, so the
+                // widget never sees isExecuting and waits its settle time before a trailing run.
+                setLog(state => addRun(state, { ...run, status: "done" }));
+                return;
+            }
             if (executingRef.current[key]) {
                 // Mendix actions are "disabled during execution": the client ignores the call.
                 console.debug(`[playground] ${action} in ${widget} is still executing; this execute() is ignored.`);
-                setEntries(list => [...list, { ...entry, status: "ignored" }]);
+                setLog(state => addRun(state, { ...run, status: "ignored" }));
                 return;
             }
             executingRef.current[key] = true;
-            setEntries(list => [...list, entry]);
+            setLog(state => addRun(state, run));
             setExecuting(map => ({ ...map, [key]: true }));
             window.setTimeout(() => {
                 executingRef.current[key] = false;
                 setExecuting(map => ({ ...map, [key]: false }));
-                setEntries(list => list.map(e => (e.id === entry.id ? { ...e, status: "done" } : e)));
+                setLog(state => finishRun(state, run.token));
             }, boot.slowMs);
         },
-        [boot.slowMs]
+        [boot.slowMs, boot.objects, boot.topicMode]
+    );
+
+    /**
+     * After a press of Notify: the server's refusal, and each widget of this page that cannot get the notification
+     * (another topic, a refused subscription), go into the log; the widgets' own traces tell the rest.
+     */
+    const onSend = useCallback(
+        (send: NotifySend): void => {
+            setLastSend(send);
+            const about = {
+                action: send.action,
+                objectGuid: send.objectGuid,
+                channel: send.channel,
+                sender: send.sender || undefined,
+                data: send.data || undefined
+            };
+            if (send.refused !== undefined) {
+                const reason = `The server refused it, so no page got it: ${send.refused}`;
+                setLog(state => addRefused(state, { ...about, reason }));
+                return;
+            }
+            const what = send.count > 1 ? `these ${send.count} notifications` : "this notification";
+            for (const slot of document.querySelectorAll<HTMLElement>(".widget-slot")) {
+                const widget = slot.dataset.widget ?? "";
+                const status = slot.querySelector<HTMLElement>(".widget-host [data-listen-state]");
+                const state = status?.dataset.listenState ?? "";
+                const channel = status?.dataset.listenChannel ?? "";
+                if (state === "listening" && channel === send.channel) {
+                    continue;
+                }
+                const error = slot.querySelector(".widget-host .widget-listen-error")?.textContent?.trim();
+                let reason: string;
+                if (channel !== "" && channel !== send.channel) {
+                    const other = objectOfChannel(boot.objects, channel)?.caption ?? "another object";
+                    reason = `${widget} listens to ${channel} (${other}), so it does not get ${what}.`;
+                } else if (state === "error") {
+                    reason = `${widget} is not subscribed (${error || "its subscription was refused"}), so it does not get ${what}.`;
+                } else {
+                    reason = `${widget} was not listening yet (${state || "not rendered"}) when ${what} went out.`;
+                }
+                setLog(current => addNotReceived(current, { ...about, widget, reason }));
+            }
+        },
+        [boot.objects]
     );
 
     const logConnection = useCallback(
@@ -599,6 +699,14 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
     );
 
     const widgetNames = useMemo(() => Array.from({ length: boot.widgets }, (_, i) => `listen${i + 1}`), [boot]);
+    const outcome = useMemo(
+        () => (lastSend === null ? null : summarizeSend(entriesSince(log, lastSend.at, lastSend.channel), widgetNames)),
+        [log, lastSend, widgetNames]
+    );
+    const explain = useMemo(
+        () => ({ actions: boot.actions, delay: boot.delay, userName: boot.user?.name }),
+        [boot.actions, boot.delay, boot.user]
+    );
 
     const objectSource: DynamicValue<ObjectItem> = useMemo(
         () => (loadingObject ? loading<ObjectItem>() : available(items.get(current.guid)!)),
@@ -690,7 +798,7 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
             </header>
             <main className="grid">
                 <div className="column">
-                    <section className="card">
+                    <section className="card card-dataview">
                         <header className="card-head">
                             <h2>Data view</h2>
                             <div className="tabs" role="tablist" aria-label="Object shown">
@@ -718,6 +826,8 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                                     · actions {boot.actions.join(", ")}
                                     {boot.ignoreOwn ? " · ignores own notifications" : ""}
                                     {boot.delay ? ` · delay ${boot.delay} ms` : ""}
+                                    {boot.topicMode === "key" ? " · topic by key attribute" : ""}
+                                    {boot.slowMs ? ` · each run takes ${boot.slowMs} ms` : ""}
                                 </span>
                             </div>
                             {loadProblem ? (
@@ -738,12 +848,18 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                             )}
                         </div>
                     </section>
-                    <ActionLog entries={entries} onClear={() => setEntries([])} slowMs={boot.slowMs} />
+                    <ActionLog
+                        log={log}
+                        objects={boot.objects}
+                        context={explain}
+                        slowMs={boot.slowMs}
+                        onClear={() => setLog(clearLog)}
+                    />
                     <ConnectionLog events={connectionEvents} />
                     <TipsCard boot={boot} />
                 </div>
                 <div className="column">
-                    <NotifyCard boot={boot} current={current} />
+                    <NotifyCard boot={boot} current={current} onSend={onSend} outcome={outcome} />
                     <HowCard boot={boot} />
                 </div>
             </main>
