@@ -53,7 +53,8 @@ export const catchupCursorSchema = z
 export const authRequestSchema = z.object({
     socket_id: socketIdSchema,
     channel_name: privateChannelSchema,
-    catchup: catchupCursorSchema.optional()
+    // Empty counts as absent: a Mendix relay (topology B) can always send the field.
+    catchup: z.union([catchupCursorSchema, z.literal("")]).optional()
 });
 
 export interface AuthResponse {
@@ -151,7 +152,7 @@ export function createAuthRouter(ctx: ServerContext): Router {
             }
             const signed = ctx.pusher().authorizeChannel(socketId, channel);
             // Spliced JSON (AuthResponse): the kept payloads go out as they were sent, without parsing them again.
-            const catchup = ctx.catchup.authorize(channel, cursor === undefined ? undefined : parseCursor(cursor)!);
+            const catchup = ctx.catchup.authorize(channel, cursor ? parseCursor(cursor)! : undefined);
             res.type("application/json").send(`{"auth":${JSON.stringify(signed.auth)},"catchup":${catchup}}`);
         }
     );

@@ -83,6 +83,12 @@ describe("catch-up in the channel authorization (embedded broker)", () => {
         expect((nothing.body as AuthBody).catchup.missed).toEqual([]);
     });
 
+    it("takes an empty cursor as none (a relay that always sends the field)", async () => {
+        const result = await authorize(server, "");
+        expect(result.status).toBe(200);
+        expect((result.body as AuthBody).catchup.missed).toBeUndefined();
+    });
+
     it("says 'restart' for a cursor of another epoch", async () => {
         await notify(server, "refresh", "after the restart");
         const result = await authorize(server, "someOtherEpoch:1764583200000123");
@@ -92,7 +98,7 @@ describe("catch-up in the channel authorization (embedded broker)", () => {
     });
 
     it("refuses a cursor that is not <epoch>:<seq> with 400 invalid_request", async () => {
-        for (const cursor of ["", "epoch", "a b:1", "epoch:-1", "epoch:12345678901234567", `${"e".repeat(33)}:1`]) {
+        for (const cursor of ["epoch", "a b:1", "epoch:-1", "epoch:12345678901234567", `${"e".repeat(33)}:1`]) {
             const result = await authorize(server, cursor);
             expect(result.status, cursor).toBe(400);
             expect(result.body.error.code).toBe("invalid_request");
