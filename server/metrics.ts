@@ -441,6 +441,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     for (const reason of Object.values(REFUSAL_REASONS)) {
         refused?.inc({ reason }, 0);
     }
+    for (const type of SUBSCRIPTION_ERROR_TYPES) {
+        subscriptionsRefused?.inc({ type }, 0);
+    }
+    for (const code of BROKER_ERROR_CODES) {
+        brokerErrors?.inc({ code: String(code) }, 0);
+    }
     for (const route of NOTIFY_ROUTES) {
         notifications.inc({ route }, 0);
         notificationsFailed.inc({ route }, 0);
