@@ -3,14 +3,14 @@
  *
  * Starts the server with the playground on 127.0.0.1 (ephemeral port), opens `/` in headless Chromium
  * as john, sends one notification with the page's Notify form, waits until the action log shows the
- * run, and saves a 1280x800 PNG (default docs/images/playground.png). Needs `npm run build` first.
+ * run and the Notify card what the page did with it, and saves a 1280x800 PNG (default docs/images/playground.png). Needs `npm run build` first.
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { createApp } from "../server/app";
 import { loadConfig } from "../server/config";
-import { CHROMIUM_ARGS, findChromium } from "../test/e2e/helpers";
+import { CHROMIUM_ARGS, findChromium } from "../test/e2e/chromium";
 import { mountPlayground } from "../playground/playground";
 import { REPO_ROOT } from "../playground/root";
 import { findWidgetBuild } from "../playground/widget-build";
@@ -42,6 +42,8 @@ async function main(): Promise<void> {
         await page.click("[data-testid=notify-button]");
         await page.waitForSelector("[data-testid=action-run][data-status=done]", { timeout: 10_000 });
         await page.waitForSelector("[data-testid=notify-result]", { timeout: 10_000 });
+        // The Notify card's summary of what the page's widgets did with it.
+        await page.waitForSelector("[data-testid=notify-outcome]", { timeout: 10_000 });
         // No hover or focus ring in the picture.
         await page.mouse.move(0, VIEWPORT.height - 1);
         await page.locator("input[name=data]").blur();

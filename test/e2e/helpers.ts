@@ -2,8 +2,6 @@
  * Browser end-to-end harness: real Chromium (Debian package) driven by playwright-core, a real server
  * from `createApp` with the playground mounted, the BUILT widget, and the fake Mendix runtime.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { createApp, type RunningApp } from "../../server/app";
@@ -11,17 +9,9 @@ import { loadConfig } from "../../server/config";
 import { createPlayground } from "../../playground/playground";
 import { type FakeMendix, createFakeMendix } from "../../playground/runtime";
 import { findWidgetBuild } from "../../playground/widget-build";
+import { CHROMIUM_ARGS, findChromium } from "./chromium";
 
-export const CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync"
-];
+export { CHROMIUM_ARGS, findChromium };
 
 /** Fixed credentials, so a restarted server accepts the same browsers. */
 export const NOTIFY_API_KEY = "e2e-notify-api-key-0123456789abcdef0123456789";
@@ -29,36 +19,6 @@ export const BROKER = { appId: "424242", key: "e2ebrokerkey0123456789", secret: 
 
 export const OBJECT_1 = { entity: "Sales.Order", guid: "281474976710657" };
 export const OBJECT_2 = { entity: "Sales.Order", guid: "281474976710658" };
-
-/** Path of a Chromium/Chrome executable, or undefined. `CHROMIUM_PATH`, when set, is the only candidate. */
-export function findChromium(): string | undefined {
-    const explicit = process.env.CHROMIUM_PATH;
-    if (explicit) {
-        return existsSync(explicit) ? explicit : undefined;
-    }
-    const candidates = [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-        "/usr/bin/google-chrome-stable"
-    ];
-    for (const candidate of candidates) {
-        if (existsSync(candidate)) {
-            return candidate;
-        }
-    }
-    for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-        try {
-            const found = execFileSync("which", [name], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-            if (found.trim()) {
-                return found.trim();
-            }
-        } catch {
-            // not on PATH
-        }
-    }
-    return undefined;
-}
 
 /**
  * The Chromium to test with. Without one: on CI (`CI=true`) this THROWS, so the suite fails; locally it
