@@ -28,6 +28,8 @@ export interface PlaygroundContext {
         mendixAppUrl?: string | null;
         /** WS_HOST / WS_PORT / WS_TLS: where the widget's WebSocket goes when not to this server. */
         ws?: { host?: string; port?: number; tls?: boolean };
+        /** METRICS_TOKEN / METRICS_CONSOLE: whether the server serves the operator console at /console. */
+        metrics?: { console: boolean };
     };
     notifyApiKey: string;
     logger: {
@@ -268,6 +270,7 @@ export function createPlayground(
                 topicMode: req.query[QUERY.topic] === "key" ? "key" : "default",
                 actions,
                 accessCheck: ctx.config.mendixAppUrl ? "mendix-app" : "fake-runtime",
+                ...(ctx.config.metrics?.console ? { consoleUrl: "/console" } : {}),
                 ...describeWidget(root)
             };
             const html = renderPage({

@@ -48,6 +48,13 @@ export function banner(config: Config, url: string, accessCheck: string): string
     }
     lines.push(`  Broker        ${describeBroker(config.broker)}`);
     lines.push(`  Access check  ${accessCheck}`);
+    if (config.metrics.token !== undefined) {
+        // Never the token itself: it comes from METRICS_TOKEN, which the person starting the server knows.
+        lines.push(`  Metrics       ${url}/metrics  (Authorization: Bearer $METRICS_TOKEN)`);
+        if (config.metrics.console) {
+            lines.push(`  Console       ${url}/console  (any user name, METRICS_TOKEN as password)`);
+        }
+    }
     const showKey = config.notifyApiKeyGenerated && !config.production;
     lines.push(
         showKey

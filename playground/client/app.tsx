@@ -760,6 +760,18 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                     </div>
                 </div>
                 <div className="account">
+                    {boot.consoleUrl ? (
+                        <a
+                            className="console-link"
+                            href={boot.consoleUrl}
+                            target="_blank"
+                            rel="noopener noreferrer"
+                            title="Live counts for operators (sign in with any user name and METRICS_TOKEN as password)"
+                            data-testid="console-link"
+                        >
+                            Operator console ↗
+                        </a>
+                    ) : null}
                     <span className="whoami" data-testid="whoami">
                         {boot.user ? (
                             <>

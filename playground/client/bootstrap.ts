@@ -41,6 +41,8 @@ export interface PlaygroundBootstrap {
     widgetSource: string | null;
     /** Who answers access checks: the fake runtime in this process, or the app at MENDIX_APP_URL. */
     accessCheck: "fake-runtime" | "mendix-app";
+    /** The operator console (`/console`, METRICS_TOKEN set), linked from the top bar; absent when it is off. */
+    consoleUrl?: string;
 }
 
 /** Query parameters the page understands (all optional). */

@@ -1,6 +1,7 @@
 /** METRICS_TOKEN and METRICS_CONSOLE: off by default, validated like the API key, never echoed, not the API key. */
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../server/config";
+import { banner } from "../../server/startup";
 
 const API_KEY = "config-test-api-key-0123456789abcdefgh";
 const TOKEN = "config-test-metrics-token-0123456789abcd";
@@ -52,5 +53,22 @@ describe("METRICS_TOKEN", () => {
         const config = loadConfig({ METRICS_CONSOLE: "true" });
         expect(config.metrics.console).toBe(false);
         expect(config.warnings.join("\n")).toContain("METRICS_CONSOLE is ignored");
+    });
+});
+
+describe("the start banner", () => {
+    it("names /metrics and /console when they are on, never the token", () => {
+        const on = banner(loadConfig({ METRICS_TOKEN: TOKEN }), "http://127.0.0.1:8080", "the playground");
+        expect(on).toContain("http://127.0.0.1:8080/metrics");
+        expect(on).toContain("http://127.0.0.1:8080/console");
+        expect(on).not.toContain(TOKEN);
+        const metricsOnly = banner(
+            loadConfig({ METRICS_TOKEN: TOKEN, METRICS_CONSOLE: "false" }),
+            "http://127.0.0.1:8080",
+            "x"
+        );
+        expect(metricsOnly).toContain("/metrics");
+        expect(metricsOnly).not.toContain("/console");
+        expect(banner(loadConfig({}), "http://127.0.0.1:8080", "x")).not.toContain("/metrics");
     });
 });
