@@ -165,7 +165,8 @@ describe("no signature without the access check's 200 or the API key", () => {
         );
         expect(answer.status).toBe(200);
         expect(answer.json).toEqual({
-            auth: expectedAuth(BROKER.key, BROKER.secret, "123.456", "private-Sales.Order.1")
+            auth: expectedAuth(BROKER.key, BROKER.secret, "123.456", "private-Sales.Order.1"),
+            catchup: { epoch: expect.any(String), seq: expect.any(Number) }
         });
     });
 
@@ -230,7 +231,10 @@ describe("credentials and injection", () => {
 
     it("a valid session gets exactly the signature of its socket and channel; a forbidden topic none", async () => {
         const ok = await auth({ socket_id: "77.88", channel_name: "private-Sales.Order.9" }, SESSION);
-        expect(ok.json).toEqual({ auth: expectedAuth(BROKER.key, BROKER.secret, "77.88", "private-Sales.Order.9") });
+        expect(ok.json).toEqual({
+            auth: expectedAuth(BROKER.key, BROKER.secret, "77.88", "private-Sales.Order.9"),
+            catchup: { epoch: expect.any(String), seq: expect.any(Number) }
+        });
         const last = mendix.checks.at(-1)!;
         expect(last).toMatchObject({ channel: "private-Sales.Order.9", topic: "Sales.Order.9", csrf: GOOD_CSRF });
         expect(last.cookie).toContain("XASSESSIONID=good-session");

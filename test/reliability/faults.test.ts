@@ -53,7 +53,11 @@ describe("Mendix access check faults", () => {
     async function expectRecovered(): Promise<void> {
         const answer = await auth();
         expect(answer.status, answer.text).toBe(200);
-        expect(answer.json).toEqual({ auth: signature });
+        // With the catch-up position of a first subscription (docs/architecture-catchup.md).
+        expect(answer.json).toEqual({
+            auth: signature,
+            catchup: { epoch: expect.any(String), seq: expect.any(Number) }
+        });
     }
 
     beforeAll(async () => {
