@@ -50,7 +50,7 @@ describe("bench children", () => {
         try {
             const received = nextFrames(pool, 2);
             const answer = await http.postJson("/publish", { channel: "private-a", event: "changed", data: '{"x":1}' });
-            expect(answer).toEqual({ status: 200, body: '{"sent":2}' });
+            expect(answer).toMatchObject({ status: 200, body: '{"sent":2}' });
             const frames = await received;
             expect(frames.map(frame => frame.index).sort()).toEqual([0, 1]);
             expect(JSON.parse(frames[0].text)).toEqual({ event: "changed", channel: "private-a", data: '{"x":1}' });
