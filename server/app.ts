@@ -286,6 +286,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
                 clearInterval(sweeper);
                 access.close();
                 catchup.close();
+                metrics?.close();
             }
         })();
         return closed;

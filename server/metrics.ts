@@ -12,6 +12,7 @@
  * The console's list of recent notifications (channel, action, size, receivers; never the payload) keeps at most
  * `MAX_RECENT` entries.
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import type { RequestHandler } from "express";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Broker, BrokerObserver } from "./broker/index.js";
@@ -161,8 +162,10 @@ export interface Metrics {
     /** The Prometheus text format. */
     text(): Promise<string>;
     readonly contentType: string;
-    /** The console's figures. */
+    /** The console's figures (event-loop lag p99 since the previous snapshot). */
     snapshot(): Promise<ConsoleSnapshot>;
+    /** Stops the console's event-loop delay monitor. */
+    close(): void;
 }
 
 let processRegistry: Registry | undefined;
@@ -564,10 +567,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
         next();
     };
 
+    let loopDelay: IntervalHistogram | undefined;
     const snapshot = async (): Promise<ConsoleSnapshot> => {
         const memory = process.memoryUsage();
-        const lag = processMetrics().getSingleMetric("nodejs_eventloop_lag_p99_seconds") as Gauge | undefined;
-        const lagValue = lag === undefined ? undefined : (await lag.get()).values[0]?.value;
+        // Its own delay monitor: reading prom-client's would reset the window a Prometheus scrape reports.
+        if (loopDelay === undefined) {
+            loopDelay = monitorEventLoopDelay({ resolution: 10 });
+            loopDelay.enable();
+        }
+        const lagValue = loopDelay.count > 0 ? loopDelay.percentile(99) / 1e9 : undefined;
+        loopDelay.reset();
         const accessStats = sources.access?.stats();
         const accessCount = await byLabel(accessDuration, "outcome");
         const accessSum = (await accessDuration.get()).values
@@ -687,6 +696,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
         },
         text: () => merged.metrics(),
         contentType: merged.contentType,
-        snapshot
+        snapshot,
+        close() {
+            loopDelay?.disable();
+        }
     };
 }
