@@ -57,7 +57,7 @@ describe("off unless METRICS_TOKEN is set", () => {
 describe("GET /metrics needs the token", () => {
     let server: TestServer;
     beforeAll(async () => {
-        server = await startServer({ METRICS_TOKEN });
+        server = await startServer({ METRICS_TOKEN, LOG_LEVEL: "trace" });
     });
     afterAll(() => server.close());
 
@@ -93,6 +93,20 @@ describe("GET /metrics needs the token", () => {
         expect(bearer.family("notifylisten_connections")?.type).toBe("gauge");
         const viaBasic = await scrape(server.url, basic(METRICS_TOKEN, "prometheus"));
         expect(viaBasic.family("notifylisten_auth_total")?.type).toBe("counter");
+        expect(bearer.text).not.toContain(METRICS_TOKEN);
+        // Every answer, right token or wrong, and every log line (LOG_LEVEL=trace) is free of the token.
+        for (const path of ["/console", "/console/data.json", "/console/console.js", "/metrics"]) {
+            for (const headers of [
+                METRICS_BEARER,
+                basic(METRICS_TOKEN),
+                { Authorization: `Bearer ${METRICS_TOKEN}!` }
+            ]) {
+                const response = await fetch(`${server.url}${path}`, { headers });
+                const seen = `${JSON.stringify([...response.headers])}${await response.text()}`;
+                expect(seen, path).not.toContain(METRICS_TOKEN);
+            }
+        }
+        expect(server.logs.length).toBeGreaterThan(10);
         expect(server.logs.join("\n")).not.toContain(METRICS_TOKEN);
     });
 });
