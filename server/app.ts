@@ -2,8 +2,9 @@
  * The app factory: express app + http.Server + the broker (embedded, or Pusher through the SDK).
  *
  * Middleware order: request context (id, log, in-flight count) -> embedded broker's HTTP API (parses
- * its own raw body, so no global body parser exists) -> CORS on /rest/pusher -> routes (each with its
- * own body parser and limit) -> `extend` (the playground) -> 404 -> JSON error handler.
+ * its own raw body, so no global body parser exists) -> [METRICS_TOKEN: the metrics' answer observer] -> CORS
+ * on /rest/pusher -> routes (each with its own body parser and limit; with METRICS_TOKEN also /metrics and
+ * /console) -> `extend` (the playground) -> 404 -> JSON error handler.
  *
  * Embedded mode: notify publishes in-process through `Broker.trigger` (see trigger.ts for why not through
  * the pusher SDK); the broker's HTTP events API stays on the public port for other Pusher SDKs.
@@ -165,14 +166,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     let pusher: Pusher;
     let trigger: Trigger;
     let brokerReady: () => Promise<ProbeResult>;
-    const access = createAccessClient({ limits: config.accessLimits });
-    const catchup = createCatchup({ limits: config.catchup, logger });
     // Prometheus metrics and the operator console: only with METRICS_TOKEN (metrics.ts, routes/observability.ts).
     const metricsToken = config.metrics.token;
     const metrics =
         metricsToken === undefined
             ? undefined
             : createMetrics({ broker: config.broker.mode === "embedded" ? "embedded" : "external" });
+    const access = createAccessClient({ limits: config.accessLimits });
+    const catchup = createCatchup({ limits: config.catchup, logger });
 
     if (config.broker.mode === "embedded") {
         const credentials = config.broker.credentials ?? randomCredentials();
