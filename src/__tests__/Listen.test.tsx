@@ -37,7 +37,9 @@ function setup(responders: Parameters<typeof fakeFetch>[0] = {}) {
     const manager = createConnectionManager({
         createPusher: pushers.create,
         fetch: server.fetch,
-        getCsrfToken: () => "csrf-from-session"
+        getCsrfToken: () => "csrf-from-session",
+        // No jitter: the reconnect checks run at their nominal times, so timed steps do not race them.
+        random: () => 0.5
     });
     const wrap = (element: ReactElement): ReactElement => (
         <ConnectionManagerContext.Provider value={manager}>{element}</ConnectionManagerContext.Provider>

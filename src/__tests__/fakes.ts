@@ -188,7 +188,7 @@ export class FakePusher implements PusherLike {
      * same WebSocketError. Either way pusher-js then calls its own `disconnect()`: the state goes to "disconnected"
      * (not "failed") and it never reconnects by itself.
      */
-    refuse(code = 4001, message = `App key ${this.key} not found`, established = false): void {
+    refuse(code = 4001, message = "App key not found", established = false): void {
         const data = { code, message };
         if (established) {
             this.emitConnection("error", { type: "PusherError", data });
@@ -321,7 +321,7 @@ export function fakePusherFactory(settings: { reachable?: boolean; acceptKey?: s
 
 /** A broker that knows only `accepted`, like the embedded broker: any other key is refused with 4001. */
 export function refuseAllBut(accepted: string): FakeBroker["refuse"] {
-    return key => (key === accepted ? undefined : { code: 4001, message: `App key ${key} not found` });
+    return key => (key === accepted ? undefined : { code: 4001, message: "App key not found" });
 }
 
 export interface RecordedRequest {

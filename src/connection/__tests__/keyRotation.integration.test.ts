@@ -138,7 +138,7 @@ describe("a refused app key with real pusher-js and the embedded broker", () => 
                 "error",
                 {
                     type: "WebSocketError",
-                    error: { type: "PusherError", data: { code: 4001, message: "App key wrongkey not found" } }
+                    error: { type: "PusherError", data: { code: 4001, message: "App key not found" } }
                 }
             ],
             ["state_change", { previous: "connecting", current: "disconnected" }]

@@ -777,7 +777,7 @@ describe("ConnectionManager: the server refuses the app key (4001 unknown key, 4
                 error: {
                     kind: "key-refused",
                     message:
-                        'The server refused the app key "app-key" (4001: App key app-key not found) that ' +
+                        'The server refused the app key "app-key" (4001: App key not found) that ' +
                         "http://app.test/rest/pusher/key serves. Check that the key endpoint and the WebSocket " +
                         "server use the same Pusher app."
                 }

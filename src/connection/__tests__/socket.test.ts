@@ -53,7 +53,7 @@ describe("openSocket", () => {
         expect(errors).toEqual([{ status: "initialized" }]);
         expect(socket.state).toEqual({
             status: "disconnected",
-            closeError: { code: 4001, message: "App key app-key not found" }
+            closeError: { code: 4001, message: "App key not found" }
         });
         expect(states).toHaveLength(1);
     });
