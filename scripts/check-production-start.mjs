@@ -26,6 +26,8 @@ function freePort() {
 }
 
 const port = await freePort();
+/** Turns on /metrics and the console, whose page script and stylesheet are files of the repository, not of dist/. */
+const METRICS_TOKEN = "ci-production-check-metrics-0123456789abcdef";
 const started = Date.now();
 const child = spawn("npm", ["run", "start:prod", "--silent"], {
     cwd: dir,
@@ -40,6 +42,7 @@ const child = spawn("npm", ["run", "start:prod", "--silent"], {
         PORT: String(port),
         NOTIFY_API_KEY: "ci-production-check-0123456789abcdefghij",
         MENDIX_APP_URL: "http://127.0.0.1:9",
+        METRICS_TOKEN: METRICS_TOKEN,
         LOG_FORMAT: "json"
     }
 });
@@ -79,6 +82,20 @@ try {
         throw new Error(`GET /rest/pusher/key answered ${key.status} ${JSON.stringify(key.body)}`);
     }
     console.log(`production start: /healthz 200 after ${ready} ms; /rest/pusher/key 200 ${JSON.stringify(key.body)}`);
+    const metricsAuth = { Authorization: `Bearer ${METRICS_TOKEN}` };
+    for (const [path, type] of [
+        ["/metrics", "text/plain"],
+        ["/console", "text/html"],
+        ["/console/console.js", "text/javascript"],
+        ["/console/console.css", "text/css"]
+    ]) {
+        const response = await fetch(base + path, { headers: metricsAuth, signal: AbortSignal.timeout(2_000) });
+        const text = await response.text();
+        if (response.status !== 200 || !(response.headers.get("content-type") ?? "").startsWith(type) || text === "") {
+            throw new Error(`GET ${path} with METRICS_TOKEN answered ${response.status} ${text.slice(0, 200)}`);
+        }
+    }
+    console.log("production start: /metrics and the console (page, script, stylesheet) 200 with METRICS_TOKEN");
 } catch (error) {
     failure = error;
 } finally {
