@@ -1,5 +1,5 @@
 /**
- * A small fake of the Mendix runtime, faithful to the access-check contract in DESIGN.md:
+ * A small fake of the Mendix runtime, faithful to the access-check contract in docs/access-check.md:
  * users, sessions in an HttpOnly cookie, one CSRF token per session, objects with per-user read
  * access, and the published REST operation `POST /rest/notifylisten/v1/access`.
  *

@@ -173,7 +173,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             ? undefined
             : createMetrics({ broker: config.broker.mode === "embedded" ? "embedded" : "external" });
     const access = createAccessClient({ limits: config.accessLimits });
-    const catchup = createCatchup({ limits: config.catchup, logger });
+    const catchup = createCatchup({ limits: config.catchup, logger, onRun: metrics?.catchupRun });
 
     if (config.broker.mode === "embedded") {
         const credentials = config.broker.credentials ?? randomCredentials();

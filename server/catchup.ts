@@ -35,6 +35,8 @@ export interface CatchupOptions {
     /** Tests: the store's clocks and epoch. */
     store?: CatchupStore;
     resendDelayMs?: number;
+    /** Told the outcome of every catch-up a resubscribing widget asked for (the metrics' `catchupRun`). */
+    onRun?: (result: "missed" | "nothing_missed" | "lost", replayed: number) => void;
 }
 
 export interface Catchup {
@@ -142,6 +144,11 @@ export function createCatchup(options: CatchupOptions): Catchup {
             }
             if (answer.lost !== undefined) {
                 json += `,"lost":"${answer.lost}"`;
+            }
+            if (cursor !== undefined) {
+                const replayed = answer.missed?.length ?? 0;
+                const result = answer.lost !== undefined ? "lost" : replayed > 0 ? "missed" : "nothing_missed";
+                options.onRun?.(result, replayed);
             }
             return `${json}}`;
         },

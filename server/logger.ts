@@ -30,7 +30,8 @@ export const REDACT_PATHS: string[] = [
     ]),
     "config.notifyApiKey",
     "config.broker.secret",
-    "config.broker.credentials.secret"
+    "config.broker.credentials.secret",
+    "config.metrics.token"
 ];
 
 export function createLogger(level: LogLevel = "info", destination?: DestinationStream): Logger {

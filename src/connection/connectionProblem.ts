@@ -46,7 +46,8 @@ export function connectionProblem(facts: ConnectionFacts): ConnectionProblem | u
         return retrying(
             "key-refused",
             `The server refused the app key "${keyRefusal.key}" (${describeClose(keyRefusal.closeError)}) that ${endpoints.keyUrl} serves. Check that the key endpoint and the WebSocket server use the same Pusher app.`,
-            facts.nextKeyRoundInMs
+            // No round scheduled: the connection is trying the key once more right now.
+            facts.nextKeyRoundInMs ?? 0
         );
     }
     if (socket?.status === "disconnected" && socket.closeError !== undefined) {

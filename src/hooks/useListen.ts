@@ -44,6 +44,14 @@ interface Subscription {
     status: SubscriptionStatus;
 }
 
+/** When the next try comes, for a person: nothing when unknown, "now" while it runs. */
+function retryHint(retryInMs: number | undefined): string {
+    if (retryInMs === undefined) {
+        return "";
+    }
+    return retryInMs > 0 ? ` Trying again in ${Math.max(1, Math.round(retryInMs / 1000))} s.` : " Trying again now.";
+}
+
 /** The widget's status for what the connection says about its channel. */
 function fromSubscription(status: SubscriptionStatus): ListenStatus {
     switch (status.state) {
@@ -52,9 +60,7 @@ function fromSubscription(status: SubscriptionStatus): ListenStatus {
         case "subscribed":
             return { state: "listening" };
         case "retrying": {
-            const retryInMs = status.retryInMs ?? 0;
-            const retry = retryInMs > 0 ? ` Trying again in ${Math.max(1, Math.round(retryInMs / 1000))} s.` : "";
-            return { state: "retrying", message: status.error.message + retry };
+            return { state: "retrying", message: status.error.message + retryHint(status.retryInMs) };
         }
         case "error":
             return { state: "error", message: status.error.message };

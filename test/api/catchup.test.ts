@@ -232,3 +232,36 @@ describe("access checks when every page authorizes at once", () => {
         await (await hanging).text();
     });
 });
+
+describe("catch-up runs in the metrics", () => {
+    const METRICS_TOKEN = "catchup-metrics-token-0123456789abcdefgh";
+    let server: TestServer;
+    beforeAll(async () => {
+        server = await startServer({ METRICS_TOKEN });
+    });
+    afterAll(async () => {
+        await server.close();
+    });
+
+    async function runs(): Promise<Record<string, number>> {
+        const response = await fetch(`${server.url}/metrics`, {
+            headers: { Authorization: `Bearer ${METRICS_TOKEN}` }
+        });
+        const text = await response.text();
+        const counts: Record<string, number> = {};
+        for (const match of text.matchAll(/^notifylisten_catchup_runs_total\{result="(\w+)"\} (\d+)$/gm)) {
+            counts[match[1]] = Number(match[2]);
+        }
+        return counts;
+    }
+
+    it("counts each resubscription's catch-up by result, and nothing for a first subscription", async () => {
+        const first = ((await authorize(server)).body as AuthBody).catchup;
+        expect(await runs()).toMatchObject({ missed: 0, nothing_missed: 0, lost: 0 });
+
+        await notify(server, "refresh", "while away");
+        expect(((await authorize(server, cursorOf(first))).body as AuthBody).catchup.missed).toHaveLength(1);
+        await authorize(server, `otherepoch12:${first.seq}`);
+        expect(await runs()).toMatchObject({ missed: 1, lost: 1 });
+    });
+});
