@@ -311,9 +311,16 @@ export interface RawSocket {
     close(): Promise<void>;
 }
 
-/** A plain `ws` client (no pusher-js): answers nothing by itself, for protocol-level tests. */
-export function openRawSocket(url: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<RawSocket> {
-    const ws = new WebSocket(url);
+/**
+ * A plain `ws` client (no pusher-js): answers nothing by itself, for protocol-level tests. `headers` go with the
+ * upgrade request (e.g. `X-Forwarded-For` for the per-address limits).
+ */
+export function openRawSocket(
+    url: string,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+    headers: Record<string, string> = {}
+): Promise<RawSocket> {
+    const ws = new WebSocket(url, { headers });
     const frames: RawFrame[] = [];
     let cursor = 0;
     const waiters = new Set<() => void>();

@@ -4,109 +4,14 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { WebSocket } from "ws";
-import type { RawFrame, RawSocket } from "../broker/helpers";
+import { openRawSocket, type RawFrame, type RawSocket } from "../broker/helpers";
 import { BROKER, ROOT, expectedAuth, sleep } from "../reliability/harness";
 
-export type { RawFrame, RawSocket };
+export { openRawSocket, type RawFrame, type RawSocket };
 
 /** `ws://127.0.0.1:<port>/app/<key>?protocol=7` of a server started with the suite's broker credentials. */
 export function pusherUrl(port: number, key = BROKER.key): string {
     return `ws://127.0.0.1:${port}/app/${encodeURIComponent(key)}?protocol=7&client=js&version=8.4.0`;
-}
-
-/** A plain `ws` client (like test/broker's `openRawSocket`) that can send request headers (X-Forwarded-For). */
-export function openRawSocket(
-    url: string,
-    timeoutMs = 10_000,
-    headers: Record<string, string> = {}
-): Promise<RawSocket> {
-    const ws = new WebSocket(url, { headers });
-    const frames: RawFrame[] = [];
-    let cursor = 0;
-    const waiters = new Set<() => void>();
-    const wake = () => [...waiters].forEach(waiter => waiter());
-    ws.on("message", raw => {
-        let frame: RawFrame;
-        try {
-            frame = JSON.parse(raw.toString()) as RawFrame;
-        } catch {
-            frame = { event: "(unparsable)", data: raw.toString() };
-        }
-        if (typeof frame.data === "string") {
-            try {
-                frame.data = JSON.parse(frame.data);
-            } catch {
-                // keep the string
-            }
-        }
-        frames.push(frame);
-        wake();
-    });
-    const closed = new Promise<{ code: number; reason: string }>(resolve =>
-        ws.on("close", (code, reason) => {
-            resolve({ code, reason: reason.toString() });
-            wake();
-        })
-    );
-    ws.on("error", () => undefined);
-    const socket: RawSocket = {
-        ws,
-        frames,
-        closed,
-        next: (predicate = () => true, waitMs = timeoutMs) =>
-            new Promise((resolve, reject) => {
-                const check = () => {
-                    while (cursor < frames.length) {
-                        const frame = frames[cursor++];
-                        if (predicate(frame)) {
-                            finish();
-                            resolve(frame);
-                            return;
-                        }
-                    }
-                };
-                const finish = () => {
-                    clearTimeout(timer);
-                    waiters.delete(check);
-                };
-                const timer = setTimeout(() => {
-                    finish();
-                    reject(new Error(`No matching frame within ${waitMs} ms; received ${JSON.stringify(frames)}`));
-                }, waitMs);
-                waiters.add(check);
-                check();
-            }),
-        send: message => ws.send(typeof message === "string" ? message : JSON.stringify(message)),
-        close: async () => {
-            if (ws.readyState !== WebSocket.CLOSED) {
-                ws.close();
-                await Promise.race([closed, sleep(1_000)]);
-                ws.terminate();
-            }
-        }
-    };
-    return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-            ws.terminate();
-            reject(new Error(`Raw socket did not open within ${timeoutMs} ms`));
-        }, timeoutMs);
-        ws.once("open", () => {
-            clearTimeout(timer);
-            resolve(socket);
-        });
-        ws.once("unexpected-response", (_request, response) => {
-            clearTimeout(timer);
-            reject(new Error(`Upgrade refused with HTTP ${response.statusCode}`));
-        });
-        ws.once("close", () => {
-            clearTimeout(timer);
-            reject(new Error("Raw socket closed before it opened"));
-        });
-        ws.once("error", error => {
-            clearTimeout(timer);
-            reject(error);
-        });
-    });
 }
 
 export type SocketOutcome =
