@@ -12,7 +12,8 @@ import { REPO_ROOT } from "./lib/processes";
 import type { BenchContext, Measurement, Section } from "./lib/report";
 import { bytes } from "./lib/stats";
 
-export const TARGET_GZIP_BYTES = 6 * 1024;
+/** The widget budget: the shipped module, pusher-js included, at most 26 KB gzipped. */
+export const TARGET_GZIP_BYTES = 26 * 1024;
 /** The externals of @mendix/pluggable-widgets-tools' web build (configs/rollup.config.mjs, webExternal). */
 export const MENDIX_EXTERNALS = ["mendix", "mendix/*", "react", "react/jsx-runtime", "react-dom", "big.js"];
 const BUILT_MODULE = path.join(REPO_ROOT, "dist", "tmp", "widgets", "notifylisten", "listen", "Listen.mjs");
@@ -128,10 +129,10 @@ export const widget: Measurement = {
             ],
             targets: [
                 {
-                    what: "widget JS without pusher-js, gzipped",
+                    what: `widget JS with pusher-js, gzipped (${built === undefined ? "esbuild bundle" : "the built module"})`,
                     goal: `<= ${bytes(TARGET_GZIP_BYTES)}`,
-                    value: bytes(withoutPusher.gzipped),
-                    met: withoutPusher.gzipped <= TARGET_GZIP_BYTES
+                    value: bytes((built ?? withPusher).gzipped),
+                    met: (built ?? withPusher).gzipped <= TARGET_GZIP_BYTES
                 }
             ],
             notes,
