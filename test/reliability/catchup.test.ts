@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { RESEND_DELAY_MS } from "../../server/catchup";
 import { startProxy, type CuttableProxy } from "../e2e/proxy";
 import { BEARER, postJson, sleep, startApp, until, type AppUnderTest } from "./harness";
-import { countRuns, openWidgetPage, type Sent, type WidgetPage } from "./widget-pages";
+import { countAllRuns, openWidgetPage, type Sent, type WidgetPage } from "./widget-pages";
 
 const PAGES = 40;
 const ACTIONS = ["refresh", "showMessage", "Refresh order"];
@@ -85,15 +85,7 @@ describe("catch-up under load (40 pages, live events racing the catch-up)", () =
         await load;
         await sleep(RESEND_DELAY_MS + 1_000);
 
-        const totals = { duplicated: 0, lost: 0, lostLive: 0, unexpected: 0, runs: 0 };
-        for (const page of pages) {
-            const counts = countRuns(page, sent, 1_000, cuts);
-            totals.duplicated += counts.duplicated;
-            totals.lost += counts.lost;
-            totals.lostLive += counts.lostLive;
-            totals.unexpected += counts.unexpected;
-            totals.runs += page.runs.length;
-        }
+        const totals = countAllRuns(pages, sent, 1_000, cuts);
         const reconnected = pages.flatMap(page => page.reconnected);
         console.log(
             `[catch-up under load] ${sent.length} notifications sent, ${totals.runs} runs on ${PAGES} pages; ` +

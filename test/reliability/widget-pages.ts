@@ -165,3 +165,22 @@ export function countRuns(
     }
     return counts;
 }
+
+/** `countRuns` over every page, added up, with the number of runs in all. */
+export function countAllRuns(
+    pages: readonly WidgetPage[],
+    sent: readonly Sent[],
+    margin: number,
+    cuts: ReadonlyArray<[number, number]> = []
+): RunCounts & { runs: number } {
+    const totals = { duplicated: 0, lost: 0, lostLive: 0, unexpected: 0, runs: 0 };
+    for (const page of pages) {
+        const counts = countRuns(page, sent, margin, cuts);
+        totals.duplicated += counts.duplicated;
+        totals.lost += counts.lost;
+        totals.lostLive += counts.lostLive;
+        totals.unexpected += counts.unexpected;
+        totals.runs += page.runs.length;
+    }
+    return totals;
+}

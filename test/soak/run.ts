@@ -42,7 +42,7 @@ import {
     until,
     type ServerProcess
 } from "../reliability/harness";
-import { countRuns, openWidgetPage, type Sent, type WidgetPage } from "../reliability/widget-pages";
+import { countAllRuns, openWidgetPage, type Sent, type WidgetPage } from "../reliability/widget-pages";
 import type { ProbeRequest, ProbeSample } from "./server-entry";
 
 interface Options {
@@ -481,15 +481,7 @@ async function main(): Promise<void> {
         stopPages = true;
         await pageLoad;
         await sleep(RESEND_DELAY_MS + 1_000);
-        const pageCounts = { duplicated: 0, lost: 0, lostLive: 0, unexpected: 0, runs: 0 };
-        for (const page of pages) {
-            const counts = countRuns(page, pageSent, 1_000, cuts);
-            pageCounts.duplicated += counts.duplicated;
-            pageCounts.lost += counts.lost;
-            pageCounts.lostLive += counts.lostLive;
-            pageCounts.unexpected += counts.unexpected;
-            pageCounts.runs += page.runs.length;
-        }
+        const pageCounts = countAllRuns(pages, pageSent, 1_000, cuts);
         const pageReconnected = pages.flatMap(page => page.reconnected);
         const possiblyLost = pageReconnected.filter(info => info.mayHaveLost).length;
         rows.push([
