@@ -601,8 +601,17 @@ export interface NotificationVerdict {
 
 const absent = (value: Field) => value === MISSING || value === null;
 
+const characters = (text: string) => [...text].length;
+
 /** Independent oracle of one notification (the documented rules and the server spec). */
-export function judgeNotification(fields: NotificationFields): NotificationVerdict {
+export function judgeNotification(generated: NotificationFields): NotificationVerdict {
+    // Judge what the server receives: JSON carries NaN and ±Infinity as null.
+    const fields = Object.fromEntries(
+        Object.entries(generated).map(([name, value]) => [
+            name,
+            typeof value === "number" && !Number.isFinite(value) ? null : value
+        ])
+    );
     const { topic, entity, guid, action, sender, changedDate, data, socketId, unknown } = fields;
     const invalid = { valid: false };
     if (present(unknown)) return invalid;
@@ -617,7 +626,8 @@ export function judgeNotification(fields: NotificationFields): NotificationVerdi
               : undefined;
     if (!absent(guid) && !(guidText !== undefined && GUID_RE.test(guidText))) return invalid;
     if (typeof action !== "string" || !isValidAction(action)) return invalid;
-    if (!absent(sender) && !(typeof sender === "string" && sender.length <= 200)) return invalid;
+    // Lengths are in characters (Unicode code points, as zod counts them): an emoji is one character.
+    if (!absent(sender) && !(typeof sender === "string" && characters(sender) <= 200)) return invalid;
     // changedDate: ISO 8601, or epoch milliseconds as digits (Mendix 7 Java) or as a whole JSON number.
     if (
         !absent(changedDate) &&
@@ -630,7 +640,7 @@ export function judgeNotification(fields: NotificationFields): NotificationVerdi
         )
     )
         return invalid;
-    if (!absent(data) && !(typeof data === "string" && data.length <= 8000)) return invalid;
+    if (!absent(data) && !(typeof data === "string" && characters(data) <= 8000)) return invalid;
     if (!absent(socketId) && !(typeof socketId === "string" && SOCKET_ID_RE.test(socketId))) return invalid;
     let resolvedTopic: string;
     if (typeof topic === "string") {
@@ -726,7 +736,7 @@ export const notifyCase: fc.Arbitrary<NotifyCase> = fc
             formAllowed: false
         });
         const headers = { ...encoded.headers, ...notifyCredentialHeaders(input.credential, input.wrongKey) };
-        const label = `notify ${input.encoding} ${input.credential} ${safeJson(object).slice(0, 300)}`;
+        const label = `notify ${input.encoding} ${input.credential} ${excerpt(safeJson(object))}`;
         const credential = credentialExpectation(input.credential, input.wrongKey);
         if (credential) return { label, headers, body: encoded.body, expect: credential };
         if (encoded.expect) return { label, headers, body: encoded.body, expect: encoded.expect };
@@ -800,7 +810,7 @@ export const batchCase: fc.Arbitrary<NotifyCase> = fc
             formAllowed: false
         });
         const headers = { ...encoded.headers, ...notifyCredentialHeaders(input.credential, input.wrongKey) };
-        const label = `batch ${input.encoding} ${input.credential} ${input.shape} ${safeJson(object).slice(0, 300)}`;
+        const label = `batch ${input.encoding} ${input.credential} ${input.shape} ${excerpt(safeJson(object))}`;
         const credential = credentialExpectation(input.credential, input.wrongKey);
         if (credential) return { label, headers, body: encoded.body, expect: credential };
         if (encoded.expect) return { label, headers, body: encoded.body, expect: encoded.expect };
@@ -823,6 +833,11 @@ export const batchCase: fc.Arbitrary<NotifyCase> = fc
             deliveries: verdicts.map(verdict => ({ channel: verdict.channel!, socketId: verdict.socketId }))
         };
     });
+
+/** A long JSON text as its start and its end, so a failure shows every field of a notification with a long `data`. */
+function excerpt(text: string): string {
+    return text.length <= 600 ? text : `${text.slice(0, 300)}…${text.slice(-300)}`;
+}
 
 function safeJson(value: unknown): string {
     try {

@@ -544,14 +544,16 @@ export async function freePort(): Promise<number> {
 
 /**
  * Runs an async fast-check property and throws a short error (seed, path, the first problems) instead of
- * fast-check's full counterexample, which can be megabytes of generated strings.
+ * fast-check's full counterexample, which can be megabytes of generated strings. `FC_SEED=<seed>` replays a
+ * reported failure.
  */
 export async function checkProperty<T>(
     arbitrary: fc.Arbitrary<T>,
     numRuns: number,
     run: (value: T) => Promise<void>
 ): Promise<void> {
-    const details = await fc.check(fc.asyncProperty(arbitrary, run), { numRuns });
+    const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);
+    const details = await fc.check(fc.asyncProperty(arbitrary, run), { numRuns, seed });
     if (details.failed) {
         const error = details.errorInstance;
         const message = error instanceof Error ? error.message : String(error);
