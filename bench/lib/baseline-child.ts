@@ -3,7 +3,9 @@
  * auth, no logging. Clients connect to `/?channel=<name>`. `POST /publish` with
  * `{ "channel", "event", "data" }` and `POST /batch` with `{ "events": [...] }` send a Pusher-shaped
  * frame `{ "event", "channel", "data" }` (serialized once per event) to every socket of the channel
- * and answer `{ "sent": n }`.
+ * and answer `{ "sent": n }`. `POST /rest/pusher/notify` takes the companion server's notify body
+ * (`entity`, `guid`, `action`, `sender`, `data`) and does the same work without checking anything: parse the
+ * JSON, build the payload and the frame, write it to the channel's sockets, answer `{ "triggered", "channels" }`.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -35,6 +37,29 @@ function publish(event: BaselineEvent): number {
     return sent;
 }
 
+interface NotifyBody {
+    entity: string;
+    guid: string;
+    action: string;
+    sender?: string;
+    data?: string;
+}
+
+/** The notify route's work at its barest: channel, payload, frame, delivery, answer. */
+function notify(body: NotifyBody): string {
+    const channel = `private-${body.entity}.${body.guid}`;
+    const payload = {
+        entity: body.entity,
+        guid: body.guid,
+        changedDate: new Date().toISOString(),
+        sender: body.sender ?? "",
+        actionName: body.action,
+        data: body.data
+    };
+    publish({ channel, event: body.action, data: JSON.stringify(payload) });
+    return JSON.stringify({ triggered: 1, channels: [channel] });
+}
+
 const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -43,6 +68,12 @@ const server = http.createServer((req, res) => {
         try {
             const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as
                 BaselineEvent | { events: BaselineEvent[] };
+            if (req.method === "POST" && req.url === "/rest/pusher/notify") {
+                const answer = notify(body as unknown as NotifyBody);
+                res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(answer) });
+                res.end(answer);
+                return;
+            }
             if (req.method === "POST" && req.url === "/publish") {
                 sent = publish(body as BaselineEvent);
             } else if (req.method === "POST" && req.url === "/batch") {

@@ -214,6 +214,11 @@ export function startBaselineProcess(options: LaunchOptions = {}): Promise<Child
     return launch("baseline", "baseline-child.ts", options);
 }
 
+/** The minimal Express 5 notify endpoint (`express.json()` + `res.json()`), the framework floor. */
+export function startExpressProcess(options: LaunchOptions = {}): Promise<ChildHandle> {
+    return launch("express", "express-child.ts", options);
+}
+
 /** The fake Mendix access check answering 200 `{ "user" }` at once. */
 export function startAccessProcess(options: LaunchOptions = {}): Promise<ChildHandle> {
     return launch("access", "access-child.ts", options);
