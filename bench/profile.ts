@@ -11,7 +11,7 @@ import path from "node:path";
 import { openRawPusherSockets, type RawPool } from "./lib/clients";
 import { type HttpAnswer, HttpClient, runLoad } from "./lib/http";
 import { BENCH_API_KEY, type ChildHandle, startAccessProcess, startServerProcess } from "./lib/processes";
-import { type ProfileSummary, type Share, summarizeProfile } from "./lib/profile";
+import { type LayerRule, type ProfileSummary, type Share, summarizeProfile } from "./lib/profile";
 import type { BenchContext, Measurement, Section, Table } from "./lib/report";
 import { count, percent } from "./lib/stats";
 
@@ -20,6 +20,8 @@ const BEARER = { Authorization: `Bearer ${BENCH_API_KEY}` };
 
 interface Scenario {
     id: string;
+    /** Break the busy time down by layer of the notify request chain. */
+    layers?: boolean;
     label: string;
     /** Subscribers (raw Pusher-protocol sockets); socket i on `private-Bench.Prof.<guidOf(i)>`. */
     sockets: number;
@@ -36,6 +38,48 @@ export interface ScenarioProfile {
     perSecond: number;
     summary: ProfileSummary;
 }
+
+const owners =
+    (...names: string[]) =>
+    (_frame: unknown, owner: string): boolean =>
+        names.includes(owner);
+
+/**
+ * The layers of the notify request chain, for the per-layer table. A sample goes to the innermost layer on its
+ * stack, so a middleware's share is its own work, not the chain it calls with `next()`.
+ */
+export const NOTIFY_LAYERS: LayerRule[] = [
+    { name: "garbage collector", matches: frame => frame.functionName === "(garbage collector)" },
+    { name: "zod: the notification schema", matches: owners("zod") },
+    {
+        name: "catch-up stamping (server/catchup*.ts)",
+        matches: (_frame, owner) => owner.startsWith("server/catchup")
+    },
+    {
+        name: "broker: event checks, frame, delivery to the sockets (server/broker/, ws)",
+        matches: (_frame, owner) =>
+            owner.startsWith("server/broker/") || owner === "ws" || owner === "server/trigger.ts"
+    },
+    {
+        name: "prepareNotification: channel, payload JSON",
+        matches: frame => frame.functionName === "prepareNotification"
+    },
+    { name: "notify route handler (server/routes/notify.ts)", matches: owners("server/routes/notify.ts") },
+    {
+        name: "JSON body: body-parser, raw-body",
+        matches: owners("body-parser", "raw-body", "iconv-lite", "type-is", "content-type", "media-typer", "bytes")
+    },
+    { name: "rate limit: express-rate-limit", matches: owners("express-rate-limit") },
+    { name: "API key: server/apikey.ts", matches: owners("server/apikey.ts") },
+    { name: "request context and logs: server/request.ts, pino", matches: owners("server/request.ts", "pino") },
+    {
+        name: "small middlewares: server/middleware.ts, server/http-hardening.ts",
+        matches: owners("server/middleware.ts", "server/http-hardening.ts", "vary")
+    },
+    { name: "Express answer: res.json, res.send", matches: frame => frame.url.includes("express/lib/response") },
+    { name: "Express routing: express, router", matches: owners("express", "router", "path-to-regexp") }
+];
+const OTHER_LAYER = "Node: HTTP parsing, streams, socket writes (no layer on the stack)";
 
 function notification(guid: string, call: number) {
     return { entity: ENTITY, guid, action: "changed", sender: "bench", data: String(call) };
@@ -88,7 +132,8 @@ async function profileScenario(ctx: BenchContext, scenario: Scenario, durationMs
             http.close();
             await server.close();
         }
-        return { scenario: scenario.id, requests, perSecond, summary: summarizeProfile(file) };
+        const layers = scenario.layers ? { rules: NOTIFY_LAYERS, otherLayer: OTHER_LAYER } : undefined;
+        return { scenario: scenario.id, requests, perSecond, summary: summarizeProfile(file, 15, layers) };
     } finally {
         await access?.close();
         rmSync(dir, { recursive: true, force: true });
@@ -105,6 +150,7 @@ function shareTable(title: string, shares: Share[], busyMs: number): Table {
 const SCENARIOS: Scenario[] = [
     {
         id: "notify-single",
+        layers: true,
         label: "`POST /rest/pusher/notify`, one at a time, 1 subscriber (the latency path)",
         sockets: 1,
         guidOf: () => "1",
@@ -113,6 +159,7 @@ const SCENARIOS: Scenario[] = [
     },
     {
         id: "notify-batch",
+        layers: true,
         label: "`POST /rest/pusher/notify/batch`, 100 per call over 100 channels with 1 subscriber each, 4 in flight",
         sockets: 100,
         guidOf: index => String(100 + index),
@@ -175,6 +222,19 @@ export const profile: Measurement = {
                     `server busy ${summary.busyMs.toFixed(0)} of ${summary.totalMs.toFixed(0)} ms profiled ` +
                     `(${((summary.busyMs / Math.max(1, result.requests)) * 1000).toFixed(0)} µs per request).`
             );
+            if (summary.byLayer.length > 0) {
+                const perRequest = (share: Share): string =>
+                    ((share.ms / Math.max(1, result.requests)) * 1000).toFixed(0);
+                tables.push({
+                    head: [`${scenario.id}: busy time by layer of the request chain`, "ms", "share", "µs per request"],
+                    rows: summary.byLayer.map(share => [
+                        share.name,
+                        share.ms.toFixed(0),
+                        percent(share.ms / summary.busyMs),
+                        perRequest(share)
+                    ])
+                });
+            }
             tables.push(
                 shareTable(`${scenario.id}: self time by owner`, summary.byOwner.slice(0, 10), summary.busyMs),
                 shareTable(

@@ -8,12 +8,13 @@
  *   npm run bench -- --out=/tmp/r.md   write the results file elsewhere (also with --quick/--only)
  *   npm run bench -- --log-level=silent   server log level (default info, the production default)
  *
- * Measurements: latency, fanout, notify, memory, auth, widget, profile, storm (`--only=storm --quick`: 500 clients).
+ * Measurements: latency, fanout, notify, layers, memory, auth, widget, profile, storm (`--only=storm --quick`: 500 clients).
  */
 import path from "node:path";
 import { auth } from "./auth";
 import { fanout } from "./fanout";
 import { latency } from "./latency";
+import { layers } from "./layers";
 import { loadAverages, machineFacts } from "./lib/machine";
 import { compileChildren } from "./lib/processes";
 import { type BenchContext, type Measurement, type Section, sectionText, writeResults } from "./lib/report";
@@ -23,7 +24,7 @@ import { profile } from "./profile";
 import { storm } from "./storm";
 import { widget } from "./widget";
 
-const MEASUREMENTS: Measurement[] = [latency, fanout, notify, memory, auth, widget, profile, storm];
+const MEASUREMENTS: Measurement[] = [latency, fanout, notify, layers, memory, auth, widget, profile, storm];
 /** Whole-run ceilings; each measurement also bounds its own loops. */
 const RUN_DEADLINE_MS = { quick: 90_000, full: 15 * 60_000 };
 

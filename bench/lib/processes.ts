@@ -193,20 +193,31 @@ export function startServerProcess(
     const variant = options.variant ?? "as-built";
     return launch(variant === "as-built" ? "server" : `server-${variant}`, "server-child.ts", {
         ...options,
-        env: {
-            BENCH_VARIANT: variant,
-            NODE_ENV: "",
-            NOTIFY_API_KEY: BENCH_API_KEY,
-            PLAYGROUND: "false",
-            LOG_LEVEL: options.logLevel ?? "info",
-            RATE_LIMIT_AUTH: "1000000",
-            RATE_LIMIT_AUTH_ADDRESS: "10000000",
-            // Thousands of sockets from one loopback address stand for thousands of browsers.
-            BROKER_MAX_CONNECTIONS_PER_ADDRESS: "1000000",
-            RATE_LIMIT_NOTIFY: "1000000",
-            ...options.env
-        }
+        env: { BENCH_VARIANT: variant, ...serverEnv(options.logLevel), ...options.env }
     });
+}
+
+/** The companion server's bench settings (API key, rate limits out of the way, no playground). */
+function serverEnv(logLevel = "info"): Record<string, string> {
+    return {
+        NODE_ENV: "",
+        NOTIFY_API_KEY: BENCH_API_KEY,
+        PLAYGROUND: "false",
+        LOG_LEVEL: logLevel,
+        RATE_LIMIT_AUTH: "1000000",
+        RATE_LIMIT_AUTH_ADDRESS: "10000000",
+        // Thousands of sockets from one loopback address stand for thousands of browsers.
+        BROKER_MAX_CONNECTIONS_PER_ADDRESS: "1000000",
+        RATE_LIMIT_NOTIFY: "1000000"
+    };
+}
+
+/**
+ * The notify chain layer by layer (lib/layers-child.ts) with the companion server's bench settings; its `url` is
+ * `<layers url>|<as-built server url>`.
+ */
+export function startLayersProcess(options: { logLevel?: string } = {}): Promise<ChildHandle> {
+    return launch("layers", "layers-child.ts", { env: serverEnv(options.logLevel) });
 }
 
 /** The bare `ws` broadcast server (the physical floor). */

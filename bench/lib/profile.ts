@@ -1,12 +1,13 @@
 /**
  * Reads a V8 `.cpuprofile` (written by `node --cpu-prof`) and summarizes where the CPU went: self time
  * by package / source file, the hottest functions by self time, and the heaviest functions of our
- * code and of packages by inclusive time (each sample counted once per function on its stack).
+ * code and of packages by inclusive time (each sample counted once per function on its stack), and, given layer
+ * rules, the busy time by layer of the request chain (each sample goes to the innermost layer on its stack).
  */
 import { readFileSync } from "node:fs";
 import { sourcePathOf } from "./processes";
 
-interface CallFrame {
+export interface CallFrame {
     functionName: string;
     url: string;
     lineNumber: number;
@@ -42,6 +43,14 @@ export interface ProfileSummary {
     topInclusive: Share[];
     /** Packages and our source files by inclusive time (a sample counts once per owner on its stack). */
     ownersInclusive: Share[];
+    /** Busy time by layer (empty without rules); samples with no layer on their stack go to `otherLayer`. */
+    byLayer: Share[];
+}
+
+/** One layer of a request chain: the frames that belong to it (owner as `ownerOf` names it, function, URL). */
+export interface LayerRule {
+    name: string;
+    matches(frame: CallFrame, owner: string): boolean;
 }
 
 const SPECIAL = new Set(["(idle)", "(program)", "(garbage collector)", "(root)"]);
@@ -83,7 +92,29 @@ function top(map: Map<string, number>, busyMs: number, limit: number): Share[] {
         .map(([name, ms]) => ({ name, ms, share: ms / busyMs }));
 }
 
-export function summarizeProfile(file: string, limit = 15): ProfileSummary {
+/** The innermost layer with a frame on the stack of sample node `id`. */
+function layerOf(
+    id: number,
+    byId: Map<number, ProfileNode>,
+    parent: Map<number, number>,
+    rules: readonly LayerRule[]
+): string | undefined {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const frame = byId.get(at)!.callFrame;
+        const owner = ownerOf(frame);
+        const rule = rules.find(candidate => candidate.matches(frame, owner));
+        if (rule !== undefined) {
+            return rule.name;
+        }
+    }
+    return undefined;
+}
+
+export function summarizeProfile(
+    file: string,
+    limit = 15,
+    layers: { rules: readonly LayerRule[]; otherLayer: string } = { rules: [], otherLayer: "" }
+): ProfileSummary {
     const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
     const byId = new Map<number, ProfileNode>();
     const parent = new Map<number, number>();
@@ -97,6 +128,7 @@ export function summarizeProfile(file: string, limit = 15): ProfileSummary {
     const owners = new Map<string, number>();
     const inclusive = new Map<string, number>();
     const ownerInclusive = new Map<string, number>();
+    const byLayer = new Map<string, number>();
     let totalMs = 0;
     let idleMs = 0;
     profile.samples.forEach((id, index) => {
@@ -109,6 +141,10 @@ export function summarizeProfile(file: string, limit = 15): ProfileSummary {
         if (node.callFrame.functionName === "(idle)") {
             idleMs += ms;
             return;
+        }
+        if (layers.rules.length > 0) {
+            const layer = layerOf(id, byId, parent, layers.rules) ?? layers.otherLayer;
+            byLayer.set(layer, (byLayer.get(layer) ?? 0) + ms);
         }
         const name = frameName(node.callFrame);
         self.set(name, (self.get(name) ?? 0) + ms);
@@ -140,6 +176,7 @@ export function summarizeProfile(file: string, limit = 15): ProfileSummary {
         byOwner: top(owners, busyMs, limit),
         topSelf: top(self, busyMs, limit),
         topInclusive: top(inclusive, busyMs, limit + 10),
-        ownersInclusive: top(ownerInclusive, busyMs, limit + 10)
+        ownersInclusive: top(ownerInclusive, busyMs, limit + 10),
+        byLayer: top(byLayer, busyMs, Infinity)
     };
 }
