@@ -7,10 +7,28 @@ import type { Request, RequestHandler } from "express";
 import { HttpError } from "./errors.js";
 
 const BEARER = /^Bearer[ \t]+(\S*)[ \t]*$/i;
+const BEARER_SCHEME = /^Bearer(\s|$)/i;
 const WWW_AUTHENTICATE = { "WWW-Authenticate": 'Bearer realm="notifylisten"' };
 
 function digest(value: string): Buffer {
     return createHash("sha256").update(value, "utf8").digest();
+}
+
+/**
+ * What an `Authorization` header holds: nothing (absent or blank), another scheme than Bearer, or a Bearer
+ * credential (`""` when it is malformed, e.g. two words).
+ */
+type Presented = { kind: "none" } | { kind: "other-scheme" } | { kind: "bearer"; credential: string };
+
+function presented(header: string | undefined): Presented {
+    const value = header?.trim() ?? "";
+    if (value === "") {
+        return { kind: "none" };
+    }
+    if (!BEARER_SCHEME.test(value)) {
+        return { kind: "other-scheme" };
+    }
+    return { kind: "bearer", credential: BEARER.exec(value)?.[1] ?? "" };
 }
 
 export interface ApiKeyChecker {
@@ -26,24 +44,21 @@ export interface ApiKeyChecker {
 }
 
 export function createApiKeyChecker(apiKey: string): ApiKeyChecker {
+    // The configured key is hashed once; the presented one once per request (equal lengths for timingSafeEqual).
     const expected = digest(apiKey);
     const matches = (candidate: string): boolean => timingSafeEqual(digest(candidate), expected);
-
-    const classify = (req: Request): "none" | "valid" | "invalid" => {
-        const header = req.get("authorization");
-        if (header === undefined || header.trim() === "") {
+    const verdict = (header: Presented): "none" | "valid" | "invalid" => {
+        if (header.kind !== "bearer") {
             return "none";
         }
-        if (!/^Bearer(\s|$)/i.test(header.trim())) {
-            return "none";
-        }
-        const match = BEARER.exec(header.trim());
-        return match !== null && match[1] !== "" && matches(match[1]) ? "valid" : "invalid";
+        return header.credential !== "" && matches(header.credential) ? "valid" : "invalid";
     };
 
+    const classify = (req: Request): "none" | "valid" | "invalid" => verdict(presented(req.headers.authorization));
+
     const require: RequestHandler = (req, _res, next) => {
-        const header = req.get("authorization");
-        if (header === undefined || header.trim() === "") {
+        const header = presented(req.headers.authorization);
+        if (header.kind === "none") {
             next(
                 new HttpError(
                     "missing_api_key",
@@ -54,7 +69,7 @@ export function createApiKeyChecker(apiKey: string): ApiKeyChecker {
             );
             return;
         }
-        if (classify(req) !== "valid") {
+        if (verdict(header) !== "valid") {
             next(
                 new HttpError(
                     "invalid_api_key",

@@ -1,10 +1,11 @@
 /**
  * The app factory: express app + http.Server + the broker (embedded, or Pusher through the SDK).
  *
- * Middleware order: request context (id, log, in-flight count) -> embedded broker's HTTP API (parses
- * its own raw body, so no global body parser exists) -> [METRICS_TOKEN: the metrics' answer observer] -> CORS
- * on /rest/pusher -> routes (each with its own body parser and limit; with METRICS_TOKEN also /metrics and
- * /console) -> `extend` (the playground) -> 404 -> JSON error handler.
+ * Middleware order: request context (id, log, in-flight count) -> [METRICS_TOKEN: the metrics' answer observer] ->
+ * CORS on /rest/pusher -> the API routes, notify first (the hot path meets no other router on its way), each with
+ * its own body parser and limit -> health -> [METRICS_TOKEN: /metrics and /console] -> the embedded broker's HTTP
+ * events API (`/apps/...`, for other Pusher SDKs; it parses its own raw body, so no global body parser exists) ->
+ * `extend` (the playground) -> 404 -> JSON error handler.
  *
  * Embedded mode: notify publishes in-process through `Broker.trigger` (see trigger.ts for why not through
  * the pusher SDK); the broker's HTTP events API stays on the public port for other Pusher SDKs.
@@ -191,7 +192,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         });
         warnAboutCapacity(logger, embedded);
         broker = embedded;
-        app.use(embedded.router);
         embedded.attach(server);
         pusher = createPusher(config.broker, credentials, retryPolicy.timeoutMs);
         trigger = createEmbeddedTrigger(embedded);
@@ -241,13 +241,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         app.use(metrics.observeApi);
     }
     app.use("/rest/pusher", cors(config.corsOrigins), noStore);
-    app.use(createKeyRouter(ctx));
-    app.use(createAuthRouter(ctx));
     app.use(createNotifyRouter(ctx));
+    app.use(createAuthRouter(ctx));
+    app.use(createKeyRouter(ctx));
     app.use(["/healthz", "/readyz"], noStore);
     app.use(createHealthRouter(ctx));
     if (metrics !== undefined && metricsToken !== undefined) {
         app.use(createObservabilityRouter({ metrics, token: metricsToken, console: config.metrics.console, logger }));
+    }
+    if (broker !== undefined) {
+        app.use(broker.router);
     }
     const openApi = createOpenApiDocument();
     app.get("/openapi.json", (_req, res) => {

@@ -125,9 +125,12 @@ function requireBody(kinds: "json" | "json-or-form"): RequestHandler {
     };
 }
 
-/** Body parsing for JSON-only routes: 400 without body, 415 for other types, 413 above `limit`, 400 `invalid_json`. */
+/**
+ * Body parsing for JSON-only routes: 400 without body, 415 for other types, 413 above `limit`, 400 `invalid_json`.
+ * `requireBody` has checked the type, so the parser does not check it again.
+ */
 export function jsonBody(limit: number): RequestHandler[] {
-    return [requireBody("json"), express.json({ limit, type: JSON_TYPES, strict: true })];
+    return [requireBody("json"), express.json({ limit, type: () => true, strict: true })];
 }
 
 /** Body parsing for form-urlencoded or JSON routes (the pusher-js auth request is a form). */
@@ -139,9 +142,8 @@ export function formOrJsonBody(limit: number): RequestHandler[] {
     ];
 }
 
-/** API answers are never cached and never sniffed. */
+/** API answers are never cached (`noSniff` in ./http-hardening.ts, first in the chain, marks every answer nosniff). */
 export const noStore: RequestHandler = (_req, res, next) => {
     res.setHeader("Cache-Control", "no-store");
-    res.setHeader("X-Content-Type-Options", "nosniff");
     next();
 };

@@ -73,6 +73,12 @@ export function createRequestContext(logger: Logger): RequestContext {
             }
             finished = true;
             done();
+            // Successful requests at debug (LOG_LEVEL=debug shows them); refusals and failures at info. The line
+            // is built only when its level is on.
+            const level = res.statusCode < 400 ? "debug" : "info";
+            if (!req.log.isLevelEnabled(level)) {
+                return;
+            }
             const ms = Number(process.hrtime.bigint() - started) / 1e6;
             const entry = {
                 method: req.method,
@@ -81,12 +87,7 @@ export function createRequestContext(logger: Logger): RequestContext {
                 ms: Math.round(ms * 10) / 10,
                 aborted: !res.writableFinished || undefined
             };
-            // Successful requests at debug (LOG_LEVEL=debug shows them); refusals and failures at info.
-            if (res.statusCode < 400) {
-                req.log.debug(entry, "request");
-            } else {
-                req.log.info(entry, "request");
-            }
+            req.log[level](entry, "request");
         };
         res.on("finish", end);
         res.on("close", end);
