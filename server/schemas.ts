@@ -38,25 +38,20 @@ export const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
 const text = (what: string) => z.string({ error: `${what} must be a string` });
 
 /**
- * A string that follows a protocol rule: one zod check per facet of `rule` (so the OpenAPI document states
- * them), each answering with the protocol's own message for the value, the first failing facet only; then the
- * protocol's `validate` itself, which decides.
+ * A string that follows a protocol rule, checked once: by the protocol's own `validate`, which answers with the
+ * protocol's message for the value. The rule's facets (`ruleFacets`) are stated for the OpenAPI document only, not
+ * checked a second time by zod. (zod, like JSON Schema, would count characters by code point; Pusher and the
+ * protocol count UTF-16 units, so an emoji counts twice there: the protocol decides.)
  */
 export function ruledString(what: string, rule: TextRule, validate: (value: string) => ValidationError) {
-    const error = (issue: { input?: unknown }) =>
-        validate(String(issue.input)) ?? `${what} does not follow the ${what} rules`;
-    let schema = text(what).min(rule.minLength, { error, abort: true }).max(rule.maxLength, { error, abort: true });
-    for (const pattern of rule.patterns) {
-        schema = schema.regex(pattern, { error, abort: true });
-    }
-    // zod (like JSON Schema) counts characters by code point; Pusher and the protocol count UTF-16 units, so an
-    // emoji counts twice there. The protocol's own check has the last word.
-    return schema.superRefine((value, issues) => {
-        const problem = validate(value);
-        if (problem !== null) {
-            issues.addIssue({ code: "custom", message: problem });
-        }
-    });
+    return text(what)
+        .superRefine((value, issues) => {
+            const problem = validate(value);
+            if (problem !== null) {
+                issues.addIssue({ code: "custom", message: problem });
+            }
+        })
+        .meta(ruleFacets(rule));
 }
 
 // ---------------------------------------------------------------------------------------------------
