@@ -1,12 +1,14 @@
 /**
  * 1. End-to-end latency: `POST /rest/pusher/notify` (real HTTP, Bearer key) until the LAST of N
- * subscribed pusher-js clients has the event, against a bare `ws` server broadcasting the same payload
- * on an HTTP POST to N bare `ws` clients. Both servers run in child processes, all clients in the
- * driver process. Runs alternate in blocks (the order rotates every block) to cancel drift.
- * Two diagnostic sides (full run only): the same server with raw `ws` subscribers (client cost equal
- * to the baseline's), and "previous", a server child whose notify still triggers through the pusher SDK
- * over loopback HTTP, the embedded path before the in-process trigger (see lib/server-child.ts); it is
- * not what ships.
+ * subscribers has the event, against a bare `ws` server broadcasting the same payload on an HTTP POST to N
+ * bare `ws` clients. Both servers run in child processes, all clients in the driver process. Runs
+ * alternate in blocks (the order rotates every block) to cancel drift.
+ * The targets compare the server's own cost: its subscribers are raw `ws` sockets speaking Pusher
+ * protocol 7, which parse each frame and its data exactly like the baseline's clients. Information
+ * without a target (full run only): the same server with pusher-js subscribers (in production every
+ * browser parses its own frames; here one driver process parses them all, so pusher-js's parsing
+ * dominates), and "previous", a server child whose notify still triggers through the pusher SDK over
+ * loopback HTTP, the embedded path before the in-process trigger (see lib/server-child.ts).
  */
 import {
     openBaselineSockets,
@@ -73,20 +75,20 @@ export interface SideResult {
     errors: number;
 }
 
-export type SideName = "ours" | "oursRaw" | "previous" | "baseline";
+export type SideName = "oursRaw" | "ours" | "previous" | "baseline";
 /** Table order. */
-export const SIDES: SideName[] = ["ours", "oursRaw", "previous", "baseline"];
+export const SIDES: SideName[] = ["oursRaw", "ours", "previous", "baseline"];
 const SIDE_LABEL: Record<SideName, string> = {
-    ours: "ours: notify API + broker -> pusher-js",
-    oursRaw: "ours -> raw ws clients",
-    previous: "previous path: SDK over loopback HTTP -> pusher-js",
+    oursRaw: "ours: notify API + broker -> raw Pusher clients (target)",
+    ours: "ours -> pusher-js clients (information)",
+    previous: "previous path: SDK over loopback HTTP -> pusher-js (information)",
     baseline: "bare ws -> bare ws clients"
 };
 
 export interface SizeResult {
     subscribers: number;
     samples: number;
-    /** Every side that ran (`oursRaw` and `previous` not with --quick). */
+    /** Every side that ran (`ours` with pusher-js and `previous` not with --quick). */
     sides: Partial<Record<SideName, SideResult>>;
     /** `<side>/baseline` ratios of the last-client p50 and p99. */
     ratios: Partial<Record<SideName, { p50: number; p99: number }>>;
@@ -274,16 +276,14 @@ async function measureSize(
     const cleanup: Array<() => void> = [];
     try {
         ctx.log(`latency: opening ${subscribers} subscriber(s) per side`);
-        const sides: Side[] = [
-            await notifySide("ours", servers.ours, "pusher-js", subscribers, guid, tracker, cleanup)
-        ];
+        const sides: Side[] = [await notifySide("oursRaw", servers.ours, "raw", subscribers, guid, tracker, cleanup)];
         if (servers.previous !== undefined) {
-            // Same server as "ours", another channel.
+            // Same server as "oursRaw", another channel.
             sides.push(
                 await notifySide(
-                    "oursRaw",
+                    "ours",
                     servers.ours,
-                    "raw",
+                    "pusher-js",
                     subscribers,
                     String(100_000 + subscribers),
                     tracker,
@@ -343,7 +343,7 @@ export const latency: Measurement = {
                   [1000, 12]
               ];
         const perBlock = ctx.quick ? 10 : 25;
-        // The diagnostic sides (raw clients, previous path) are left out of the smoke run.
+        // The information sides (pusher-js clients, previous path) are left out of the smoke run.
         const servers: Servers = {
             ours: await startServerProcess({ logLevel: ctx.logLevel }),
             baseline: await startBaselineProcess(),
@@ -361,9 +361,9 @@ export const latency: Measurement = {
         }
         const active = SIDES.filter(side => results[0]?.sides[side] !== undefined);
         const targets: Target[] = results.flatMap(result => {
-            const ours = result.sides.ours!;
+            const ours = result.sides.oursRaw!;
             const baseline = result.sides.baseline!;
-            const ratios = result.ratios.ours!;
+            const ratios = result.ratios.oursRaw!;
             return [
                 {
                     what: `notify-to-delivery p50, ${result.subscribers} subscriber(s)`,
@@ -395,20 +395,21 @@ export const latency: Measurement = {
             title: "1. Notify-to-delivery latency",
             method:
                 `Time from writing \`POST /rest/pusher/notify\` (keep-alive HTTP, Bearer key) until the LAST of N ` +
-                `pusher-js clients subscribed to the channel has the event (fan-out complete), one notification at a ` +
-                `time. Baseline: a bare \`ws\` server on a bare \`http\` server that broadcasts the same Pusher-shaped ` +
-                `frame on \`POST /publish\` to N bare \`ws\` clients, which parse the frame and its data like pusher-js ` +
-                `does. Each server runs in its own child process; all clients and the HTTP sender share the driver ` +
-                `process, for every side alike, so client-side work of the N clients is serialized there (in production ` +
-                `each browser does its own). ${plan.map(([, blocks]) => blocks).join("/")} blocks (for ` +
+                `subscribers of the channel has the event (fan-out complete), one notification at a time. The target ` +
+                `side's subscribers are raw \`ws\` sockets speaking Pusher protocol 7 (subscribed with a signature ` +
+                `from \`/rest/pusher/auth\`), which parse each frame and its data like pusher-js does: the same client ` +
+                `work as the baseline's, so the ratio is the server's own cost. Baseline: a bare \`ws\` server on a ` +
+                `bare \`http\` server that broadcasts the same Pusher-shaped frame on \`POST /publish\` to N bare ` +
+                `\`ws\` clients. Each server runs in its own child process; all clients and the HTTP sender share the ` +
+                `driver process, for every side alike. ${plan.map(([, blocks]) => blocks).join("/")} blocks (for ` +
                 `${plan.map(([subscribers]) => subscribers).join("/")} subscribers) of ${perBlock} notifications per ` +
                 `side, the order of the sides rotating every block, after one warm-up block; server log level ` +
-                `${ctx.logLevel}. Milliseconds; ratios are side / bare ws. Diagnostic sides (no target applies): ` +
-                `"ours -> raw ws clients" is the same server with raw \`ws\` subscribers speaking Pusher protocol 7 ` +
-                `(client cost equal to the baseline's, so it isolates the server); "previous path: SDK over loopback ` +
-                `HTTP" is the server with notify triggering through the pusher SDK and a private loopback listener ` +
-                `of the broker's HTTP events API, as the embedded mode did before it published in-process (a ` +
-                `bench-only patch, bench/lib/server-child.ts), to show what that change is worth in the same run.`,
+                `${ctx.logLevel}. Milliseconds; ratios are side / bare ws. Information, no target (full run only): ` +
+                `the same server with pusher-js subscribers (in production every browser parses its own frames; ` +
+                `here one driver process parses them all, so pusher-js's parsing dominates at 100 and 1,000), and ` +
+                `"previous path: SDK over loopback HTTP", the server with notify triggering through the pusher SDK ` +
+                `and a private loopback listener of the broker's HTTP events API, as the embedded mode did before it ` +
+                `published in-process (a bench-only patch, bench/lib/server-child.ts).`,
             tables: [
                 {
                     head: [

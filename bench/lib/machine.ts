@@ -29,6 +29,13 @@ export function openFilesLimit(): number {
     return value === "unlimited" ? Number.POSITIVE_INFINITY : Number(value);
 }
 
+/** The hard open-files limit (`ulimit -Hn`): how far a child may raise its own. */
+export function hardOpenFilesLimit(): number {
+    const result = spawnSync("sh", ["-c", "ulimit -Hn"], { encoding: "utf8" });
+    const value = result.stdout.trim();
+    return value === "unlimited" ? Number.POSITIVE_INFINITY : Number(value);
+}
+
 export function machineFacts(): MachineFacts {
     const cpus = os.cpus();
     return {

@@ -230,6 +230,27 @@ export function startExpressProcess(options: LaunchOptions = {}): Promise<ChildH
     return launch("express", "express-child.ts", options);
 }
 
+/**
+ * A driver child holding `count` idle subscribers of `url` (lib/subscribers-child.ts): raw Pusher sockets on the
+ * companion server, or bare sockets on the baseline. Socket i is on `private-Bench.Idle.<from + i>`.
+ */
+export function startSubscribersProcess(options: {
+    url: string;
+    kind: "pusher" | "bare";
+    from: number;
+    count: number;
+}): Promise<ChildHandle> {
+    return launch(`subscribers ${options.from}..${options.from + options.count - 1}`, "subscribers-child.ts", {
+        env: {
+            SUBSCRIBERS_URL: options.url,
+            SUBSCRIBERS_KIND: options.kind,
+            SUBSCRIBERS_API_KEY: BENCH_API_KEY,
+            SUBSCRIBERS_FROM: String(options.from),
+            SUBSCRIBERS_COUNT: String(options.count)
+        }
+    });
+}
+
 /** The fake Mendix access check answering 200 `{ "user" }` at once. */
 export function startAccessProcess(options: LaunchOptions = {}): Promise<ChildHandle> {
     return launch("access", "access-child.ts", options);
