@@ -48,7 +48,7 @@ describe("formatTable", () => {
 });
 
 describe("writeResults", () => {
-    it("writes facts, targets, sections, failures and rounded raw numbers", () => {
+    it("starts with the summary (targets, then the machine), then sections, failures and rounded raw numbers", () => {
         const file = path.join(dir, "fresh.md");
         writeResults(input(file));
         const text = readFileSync(file, "utf8");
@@ -59,6 +59,9 @@ describe("writeResults", () => {
         expect(text).toContain("- other: boom");
         expect(text).toContain('"ratio": 1.235');
         expect(text).toContain("<!-- findings:start -->");
+        expect(text.indexOf("## Summary")).toBeLessThan(text.indexOf("| demo ratio"));
+        expect(text.indexOf("| demo ratio")).toBeLessThan(text.indexOf("| CPU | Test CPU |"));
+        expect(text).toContain("1 of 1 targets met. 1 measurement(s) failed (below).");
     });
 
     it("keeps hand-written findings between the markers on a re-run", () => {
