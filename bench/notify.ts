@@ -110,9 +110,9 @@ function medianRun(runs: NotifyRun[]): NotifyRun {
 export const notify: Measurement = {
     id: "notify",
     async run(ctx: BenchContext): Promise<Section> {
-        const rounds = ctx.quick ? 1 : 3;
-        const durationMs = ctx.quick ? 1_000 : 3_000;
-        const warmUpMs = ctx.quick ? 300 : 1_000;
+        const rounds = ctx.quick ? 1 : 5;
+        const durationMs = ctx.quick ? 1_000 : 2_000;
+        const warmUpMs = ctx.quick ? 300 : 700;
         const servers: Record<SideName, ChildHandle> = {
             ours: await startServerProcess({ logLevel: ctx.logLevel }),
             express: await startExpressProcess(),
