@@ -54,10 +54,10 @@ export function createApiKeyChecker(apiKey: string): ApiKeyChecker {
         return header.credential !== "" && matches(header.credential) ? "valid" : "invalid";
     };
 
-    const classify = (req: Request): "none" | "valid" | "invalid" => verdict(presented(req.headers.authorization));
+    const classify = (req: Request): "none" | "valid" | "invalid" => verdict(presented(req.get("authorization")));
 
     const require: RequestHandler = (req, _res, next) => {
-        const header = presented(req.headers.authorization);
+        const header = presented(req.get("authorization"));
         if (header.kind === "none") {
             next(
                 new HttpError(
