@@ -674,6 +674,13 @@ function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
     }
     const notifyApiKey = env.NOTIFY_API_KEY ?? randomBytes(32).toString("base64url");
     const metrics = parseMetrics(env, issues, warnings);
+    if (env.REDIS_URL !== undefined && broker.mode === "embedded" && broker.credentials === undefined) {
+        issues.push({
+            variable: "REDIS_URL",
+            message:
+                "needs BROKER_APP_ID, BROKER_KEY and BROKER_SECRET: every instance must use the same broker credentials, or a page that reconnects to another instance is refused"
+        });
+    }
     if (env.REDIS_URL === undefined && env.REDIS_KEY_PREFIX !== undefined) {
         warnings.push("REDIS_KEY_PREFIX is ignored: REDIS_URL is not set.");
     }
