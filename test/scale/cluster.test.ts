@@ -5,7 +5,7 @@
  */
 import PusherServer from "pusher";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, waitFor, type TestServer } from "../api/helpers";
+import { sleep, type TestServer } from "../api/helpers";
 import { redisAvailable, startRedis, type RedisProcess } from "../setup/redis";
 import {
     authorizeWithCursor,
@@ -17,6 +17,7 @@ import {
     readyStatus,
     startCluster,
     uniquePrefix,
+    until,
     type TestClient
 } from "./helpers";
 
@@ -63,7 +64,7 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         await notify(b, "Sales.Order.fanout", "refresh", "from B");
         await notify(c, "Sales.Order.fanout", "refresh", "from C");
 
-        await waitFor(() => listeners.every(listener => listener.count(channel, "refresh") === 2), 5_000, "2 each");
+        await until(() => listeners.every(listener => listener.count(channel, "refresh") === 2), 5_000, "2 each");
         await sleep(SETTLE_MS);
         for (const listener of listeners) {
             const payloads = listener.received.get(`${channel} refresh`) as Array<{ data: string; seq: number }>;
@@ -84,7 +85,7 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         expect(Object.keys((bobChannel as unknown as { members: { members: object } }).members.members).sort()).toEqual(
             ["alice", "bob"]
         );
-        await waitFor(() => alice.count(channel, "pusher:member_added") === 1, 5_000, "alice to hear bob");
+        await until(() => alice.count(channel, "pusher:member_added") === 1, 5_000, "alice to hear bob");
 
         // Alice's second tab, on the third instance: nobody is told she arrived again.
         const aliceAgain = await client(c, "alice");
@@ -102,7 +103,7 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         await sleep(SETTLE_MS);
         expect(bob.count(channel, "pusher:member_removed")).toBe(0);
         alice.disconnect();
-        await waitFor(() => bob.count(channel, "pusher:member_removed") === 1, 5_000, "bob to hear alice leave");
+        await until(() => bob.count(channel, "pusher:member_removed") === 1, 5_000, "bob to hear alice leave");
         await sleep(SETTLE_MS);
         expect(bob.count(channel, "pusher:member_added")).toBe(0);
         expect(bob.count(channel, "pusher:member_removed")).toBe(1);
@@ -127,7 +128,7 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         }
         const sdk = sdkOn(b);
         const read = async (path: string, params?: object) => (await sdk.get({ path, params })).json();
-        await waitFor(
+        await until(
             async () => {
                 const one = (await read(`/channels/${channel}`, { info: "subscription_count" })) as {
                     subscription_count: number;
@@ -160,7 +161,7 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         await notify(b, "Sales.Order.caught", "refresh", "missed 1");
         await notify(c, "Sales.Order.caught", "refresh", "missed 2");
         await notify(c, "Sales.Order.caught", "reload", "missed 3");
-        await waitFor(() => a.running.catchup.store.since(channel, first.seq).length === 2, 5_000, "A to know both");
+        await until(() => a.running.catchup.store.since(channel, first.seq).length === 2, 5_000, "A to know both");
         const again = (await authorizeWithCursor(a.url, channel, `${first.epoch}:${first.seq}`)).catchup as {
             epoch: string;
             missed: Array<{ actionName: string; data: string }>;
@@ -208,32 +209,32 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         expect((await readyStatus(a.url)).status).toBe(200);
 
         await redis.stop();
-        await waitFor(async () => (await readyStatus(a.url)).status === 503, 5_000, "A not ready");
+        await until(async () => (await readyStatus(a.url)).status === 503, 5_000, "A not ready");
         const notReady = await readyStatus(a.url);
         expect(notReady.body.error).toMatchObject({ code: "not_ready", details: { redis: "unreachable" } });
         expect(JSON.stringify(notReady.body)).not.toContain("scale-test-secret");
 
         // Local delivery goes on: A's own socket hears A's notification at once, the others later.
         await notify(a, "Sales.Order.outage", "refresh", "during the outage");
-        await waitFor(() => listeners[0].count(channel, "refresh") === 1, 5_000, "A's listener");
+        await until(() => listeners[0].count(channel, "refresh") === 1, 5_000, "A's listener");
         expect(listeners[1].count(channel, "refresh")).toBe(0);
 
         await redis.start();
-        await waitFor(
+        await until(
             async () =>
                 (await Promise.all(servers.map(server => readyStatus(server.url)))).every(r => r.status === 200),
             10_000,
             "every instance ready again"
         );
         // What waited while Redis was away reaches the other instances once.
-        await waitFor(() => listeners.every(listener => listener.count(channel, "refresh") === 1), 5_000, "1 each");
+        await until(() => listeners.every(listener => listener.count(channel, "refresh") === 1), 5_000, "1 each");
         await notify(c, "Sales.Order.outage", "refresh", "after the outage");
-        await waitFor(() => listeners.every(listener => listener.count(channel, "refresh") === 2), 5_000, "2 each");
+        await until(() => listeners.every(listener => listener.count(channel, "refresh") === 2), 5_000, "2 each");
         await sleep(SETTLE_MS);
         expect(listeners.map(listener => listener.count(channel, "refresh"))).toEqual([2, 2, 2]);
 
         // Redis came back empty: one new epoch for every instance, and the warnings were logged.
-        await waitFor(
+        await until(
             () => new Set(servers.map(server => server.running.catchup.store.epoch)).size === 1,
             5_000,
             "one epoch"

@@ -110,3 +110,14 @@ export async function readyStatus(url: string): Promise<{ status: number; body: 
 }
 
 export { channelAuthToken };
+
+/** Waits until `check` (sync or async) is true, polling every 20 ms, for at most `timeoutMs`. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+        if (Date.now() > deadline) {
+            throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+        }
+        await new Promise(resolve => setTimeout(resolve, 20));
+    }
+}
