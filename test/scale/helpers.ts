@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { Channel } from "pusher-js";
 import { channelAuthToken } from "../../server/broker/signature";
 import { answer, BEARER, postForm, postJson, startServer, type JsonBody, type TestServer } from "../api/helpers";
-import { createClient, PusherClient, waitForState } from "../broker/helpers";
+import { createClient, type PusherClient, waitForState } from "../broker/helpers";
 
 export const CREDENTIALS = { appId: "424242", key: "scale-test-key", secret: "scale-test-secret-0123456789" };
 
