@@ -91,11 +91,12 @@ function readyBy(client: Redis, deadline: number, logger: Logger, masked: string
     return new Promise((resolve, reject) => {
         let lastError = "no answer";
         let attempts = 0;
+        const seconds = Math.max(1, Math.round((deadline - Date.now()) / 1000));
         const timer = setTimeout(
             () =>
                 finish(
                     new ClusterStartError(
-                        `Cannot reach Redis at ${masked} (REDIS_URL) within ${Math.round((deadline - Date.now() + 1) / 1000)} s: ${lastError}. Start Redis or fix REDIS_URL; without REDIS_URL the server runs as a single instance.`
+                        `Cannot reach Redis at ${masked} (REDIS_URL) within ${seconds} s: ${lastError}. Start Redis or fix REDIS_URL; without REDIS_URL the server runs as a single instance.`
                     )
                 ),
             Math.max(0, deadline - Date.now())

@@ -225,7 +225,7 @@ describe.runIf(available)("an instance killed in a cluster on Redis", () => {
         child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
         const code = await new Promise<number | null>(resolve => child.once("exit", resolve));
         expect(code).toBe(1);
-        expect(output).toContain(`Cannot reach Redis at redis://:***@127.0.0.1:${port}`);
+        expect(output).toContain(`Cannot reach Redis at redis://:***@127.0.0.1:${port} (REDIS_URL) within 10 s`);
         expect(output).toContain("REDIS_URL");
         expect(output).not.toContain("hunter2-secret");
     }, 30_000);
