@@ -181,7 +181,12 @@ export async function openRedisLink(options: RedisLinkOptions): Promise<RedisLin
             check();
         });
     }
+    // Every message starts with its sender's id (`{"i":"<id>"`): this instance's own are skipped unread.
+    const own = JSON.stringify({ i: instanceId }).slice(0, -1);
     subscriber.on("message", (_channel: string, text: string) => {
+        if (text.startsWith(own)) {
+            return;
+        }
         let message: BusMessage;
         try {
             message = JSON.parse(text) as BusMessage;
