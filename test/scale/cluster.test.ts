@@ -26,7 +26,7 @@ const SETTLE_MS = 400;
 
 const available = redisAvailable("test/scale/cluster.test.ts");
 
-describe.runIf(available)("three instances sharing one Redis", () => {
+describe.runIf(available)("three instances sharing one Redis", { timeout: 60_000 }, () => {
     let redis: RedisProcess;
     let servers: TestServer[];
     const clients: TestClient[] = [];
@@ -64,7 +64,7 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         await notify(b, "Sales.Order.fanout", "refresh", "from B");
         await notify(c, "Sales.Order.fanout", "refresh", "from C");
 
-        await until(() => listeners.every(listener => listener.count(channel, "refresh") === 2), 5_000, "2 each");
+        await until(() => listeners.every(listener => listener.count(channel, "refresh") === 2), 10_000, "2 each");
         await sleep(SETTLE_MS);
         for (const listener of listeners) {
             const payloads = listener.received.get(`${channel} refresh`) as Array<{ data: string; seq: number }>;
@@ -85,7 +85,7 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         expect(Object.keys((bobChannel as unknown as { members: { members: object } }).members.members).sort()).toEqual(
             ["alice", "bob"]
         );
-        await until(() => alice.count(channel, "pusher:member_added") === 1, 5_000, "alice to hear bob");
+        await until(() => alice.count(channel, "pusher:member_added") === 1, 10_000, "alice to hear bob");
 
         // Alice's second tab, on the third instance: nobody is told she arrived again.
         const aliceAgain = await client(c, "alice");
@@ -103,7 +103,7 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         await sleep(SETTLE_MS);
         expect(bob.count(channel, "pusher:member_removed")).toBe(0);
         alice.disconnect();
-        await until(() => bob.count(channel, "pusher:member_removed") === 1, 5_000, "bob to hear alice leave");
+        await until(() => bob.count(channel, "pusher:member_removed") === 1, 10_000, "bob to hear alice leave");
         await sleep(SETTLE_MS);
         expect(bob.count(channel, "pusher:member_added")).toBe(0);
         expect(bob.count(channel, "pusher:member_removed")).toBe(1);
@@ -161,7 +161,7 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         await notify(b, "Sales.Order.caught", "refresh", "missed 1");
         await notify(c, "Sales.Order.caught", "refresh", "missed 2");
         await notify(c, "Sales.Order.caught", "reload", "missed 3");
-        await until(() => a.running.catchup.store.since(channel, first.seq).length === 2, 5_000, "A to know both");
+        await until(() => a.running.catchup.store.since(channel, first.seq).length === 2, 10_000, "A to know both");
         const again = (await authorizeWithCursor(a.url, channel, `${first.epoch}:${first.seq}`)).catchup as {
             epoch: string;
             missed: Array<{ actionName: string; data: string }>;
@@ -200,6 +200,22 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         }
     });
 
+    it("reports the Redis connection in /metrics (notifylisten_redis_up)", async () => {
+        const [watched] = await startCluster(1, {
+            ...clusterEnv(redis.url, uniquePrefix("metrics")),
+            METRICS_TOKEN: "scale-metrics-token-0123456789abcdef"
+        });
+        try {
+            const metrics = await fetch(`${watched.url}/metrics`, {
+                headers: { Authorization: "Bearer scale-metrics-token-0123456789abcdef" }
+            });
+            expect(metrics.status).toBe(200);
+            expect(await metrics.text()).toMatch(/^notifylisten_redis_up 1$/m);
+        } finally {
+            await watched.close();
+        }
+    });
+
     it("keeps serving its own sockets while Redis is away, answers /readyz 503, and recovers without duplicates", async () => {
         const [a, b, c] = servers;
         const channel = "private-Sales.Order.outage";
@@ -209,14 +225,14 @@ describe.runIf(available)("three instances sharing one Redis", () => {
         expect((await readyStatus(a.url)).status).toBe(200);
 
         await redis.stop();
-        await until(async () => (await readyStatus(a.url)).status === 503, 5_000, "A not ready");
+        await until(async () => (await readyStatus(a.url)).status === 503, 10_000, "A not ready");
         const notReady = await readyStatus(a.url);
         expect(notReady.body.error).toMatchObject({ code: "not_ready", details: { redis: "unreachable" } });
         expect(JSON.stringify(notReady.body)).not.toContain("scale-test-secret");
 
         // Local delivery goes on: A's own socket hears A's notification at once, the others later.
         await notify(a, "Sales.Order.outage", "refresh", "during the outage");
-        await until(() => listeners[0].count(channel, "refresh") === 1, 5_000, "A's listener");
+        await until(() => listeners[0].count(channel, "refresh") === 1, 10_000, "A's listener");
         expect(listeners[1].count(channel, "refresh")).toBe(0);
 
         await redis.start();
@@ -227,9 +243,9 @@ describe.runIf(available)("three instances sharing one Redis", () => {
             "every instance ready again"
         );
         // What waited while Redis was away reaches the other instances once.
-        await until(() => listeners.every(listener => listener.count(channel, "refresh") === 1), 5_000, "1 each");
+        await until(() => listeners.every(listener => listener.count(channel, "refresh") === 1), 10_000, "1 each");
         await notify(c, "Sales.Order.outage", "refresh", "after the outage");
-        await until(() => listeners.every(listener => listener.count(channel, "refresh") === 2), 5_000, "2 each");
+        await until(() => listeners.every(listener => listener.count(channel, "refresh") === 2), 10_000, "2 each");
         await sleep(SETTLE_MS);
         expect(listeners.map(listener => listener.count(channel, "refresh"))).toEqual([2, 2, 2]);
 

@@ -137,10 +137,14 @@ describe.runIf(available)("an instance killed in a cluster on Redis", () => {
             const erin = await connect(doomed.url, { user_id: "erin" });
             clients.push(erin);
             await erin.subscribe(presence);
-            await until(() => watcher.count(presence, "pusher:member_added") === 2, 5_000, "bob to hear dave and erin");
+            await until(
+                () => watcher.count(presence, "pusher:member_added") === 2,
+                10_000,
+                "bob to hear dave and erin"
+            );
 
             await notify(a, "Sales.Order.moved", "refresh", "before");
-            await until(() => page.count(channel, "refresh") === 1, 5_000, "the page to hear it");
+            await until(() => page.count(channel, "refresh") === 1, 10_000, "the page to hear it");
             const seen = (page.received.get(`${channel} refresh`) as Array<{ epoch: string; seq: number }>)[0];
 
             // The instance dies; the load balancer sends new connections to A.
@@ -154,7 +158,7 @@ describe.runIf(available)("an instance killed in a cluster on Redis", () => {
                 15_000,
                 "the page to reconnect"
             );
-            await until(() => page.client.channel(channel)?.subscribed === true, 5_000, "the page to resubscribe");
+            await until(() => page.client.channel(channel)?.subscribed === true, 10_000, "the page to resubscribe");
             // The widget's catch-up through the new instance: what was sent through B while it moved.
             const caught = (
                 await authorizeWithCursor(`http://127.0.0.1:${balancer.port}`, channel, `${seen.epoch}:${seen.seq}`)
@@ -165,7 +169,7 @@ describe.runIf(available)("an instance killed in a cluster on Redis", () => {
             expect(caught.lost).toBeUndefined();
             expect(caught.missed.map(payload => payload.data)).toEqual(["while moving"]);
             await notify(b, "Sales.Order.moved", "refresh", "after");
-            await until(() => page.count(channel, "refresh") === 2, 5_000, "the page to hear the next one");
+            await until(() => page.count(channel, "refresh") === 2, 10_000, "the page to hear the next one");
 
             // The dead instance is buried once its heartbeat expires: bob hears erin leave, once; dave stays (his
             // new socket on A holds him).
