@@ -80,13 +80,15 @@ export class Hub {
             presenceMembers: channel => this.presence.members(channel),
             presenceMemberships: () => this.presence.memberships(),
             deliver: frames => this.deliver(frames),
-            membersGone: gone => {
-                for (const { channel, userId } of gone) {
-                    this.share(
-                        channel,
-                        encodeJsonFrame("pusher_internal:member_removed", { user_id: userId }, channel)
-                    );
+            membersGone: (gone, scope) => {
+                const frames = gone.map(({ channel, userId }) => ({
+                    channel,
+                    frame: encodeJsonFrame("pusher_internal:member_removed", { user_id: userId }, channel)
+                }));
+                if (scope === "everywhere") {
+                    this.deliver(frames);
                 }
+                this.cluster.publish(frames);
             },
             membersBack: back => {
                 // This instance's sockets know them already: only the other instances are told.

@@ -46,8 +46,12 @@ export interface LocalBrokerView {
     presenceMemberships(): Iterable<{ channel: string; member: ClusterMember }>;
     /** Frames another instance published: delivered to this instance's subscribers only. */
     deliver(frames: readonly ClusterFrame[]): void;
-    /** Members whose last socket was on an instance that died: announce `member_removed` everywhere. */
-    membersGone(gone: ReadonlyArray<{ channel: string; userId: string }>): void;
+    /**
+     * Members no instance holds any more: announce `member_removed` to this instance's sockets and the others
+     * (`everywhere`: their last socket was on an instance that died), or only to the others (`others`: they left
+     * this instance while Redis was unreachable, and its own sockets were told then).
+     */
+    membersGone(gone: ReadonlyArray<{ channel: string; userId: string }>, scope: "everywhere" | "others"): void;
     /** Members of this instance the others did not know (after Redis was lost): announce `member_added` to them. */
     membersBack(back: ReadonlyArray<{ channel: string; member: ClusterMember }>): void;
 }

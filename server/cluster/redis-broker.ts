@@ -12,6 +12,9 @@ import {
 } from "./adapter.js";
 import type { BusMessage, RedisLink } from "./redis-link.js";
 
+/** How presence frames (`member_added`, `member_removed`) begin, as the broker encodes them. */
+const PRESENCE_FRAME = '{"event":"pusher_internal:member_';
+
 /** HGETALL as a flat array -> user id -> user_info. */
 function membersOf(flat: readonly string[]): Record<string, unknown> {
     const members: Record<string, unknown> = {};
@@ -31,8 +34,15 @@ function unavailable(): ClusterUnavailableError {
     );
 }
 
-export function redisBrokerCluster(link: RedisLink, view: LocalBrokerView): BrokerCluster {
+/** The broker's part, plus what the resync after an outage needs from it. */
+export interface RedisBrokerCluster extends BrokerCluster {
+    /** Members whose last socket here left while Redis was unreachable ("<channel>\n<user id>"), forgotten here. */
+    takeLeftWhileDown(): string[];
+}
+
+export function redisBrokerCluster(link: RedisLink, view: LocalBrokerView): RedisBrokerCluster {
     const { keys, instanceId, command } = link;
+    const leftWhileDown = new Set<string>();
     const lost = (what: string) => (error: unknown) =>
         link.logger.debug({ err: error instanceof Error ? error.message : String(error) }, `Redis: ${what} failed`);
 
@@ -65,12 +75,19 @@ export function redisBrokerCluster(link: RedisLink, view: LocalBrokerView): Brok
         channel.startsWith("presence-") ? command.hlen(keys.presence(channel)) : 0;
 
     return {
+        takeLeftWhileDown() {
+            const left = [...leftWhileDown];
+            leftWhileDown.clear();
+            return left;
+        },
         shared: true,
         publish(frames: readonly ClusterFrame[]) {
-            if (frames.length > 0) {
+            // Presence changes while Redis is unreachable are not queued: the resync announces what changed.
+            const sent = link.up() ? frames : frames.filter(({ frame }) => !frame.startsWith(PRESENCE_FRAME));
+            if (sent.length > 0) {
                 link.publish({
                     i: instanceId,
-                    f: frames.map(({ channel, frame, except }) => [channel, frame, except])
+                    f: sent.map(({ channel, frame, except }) => [channel, frame, except])
                 });
             }
         },
@@ -84,6 +101,7 @@ export function redisBrokerCluster(link: RedisLink, view: LocalBrokerView): Brok
         },
         async presenceJoined(channel, member, firstHere) {
             const alone = { first: firstHere, members: view.presenceMembers(channel) };
+            leftWhileDown.delete(`${channel}\n${member.userId}`);
             if (!link.up()) {
                 return alone;
             }
@@ -101,6 +119,8 @@ export function redisBrokerCluster(link: RedisLink, view: LocalBrokerView): Brok
         },
         async presenceLeft(channel, userId) {
             if (!link.up()) {
+                // Redis may have lost who was here: the resync tells the others unless another instance holds the user.
+                leftWhileDown.add(`${channel}\n${userId}`);
                 return true;
             }
             try {

@@ -98,21 +98,35 @@ return gone`
 };
 
 /**
- * This instance's members again, after Redis was lost: KEYS: its presence; ARGV: prefix, then (channel, user id,
+ * This instance's members again, after Redis was lost: KEYS: its presence; ARGV: prefix, the number L of members
+ * that left this instance while Redis was unreachable, L "<channel>\n<user id>" fields, then (channel, user id,
  * user_info JSON) triples of every member it holds. Returns { members now new on every instance (channel, user),
- * members it no longer holds that no instance holds any more (channel, user) }, flat.
+ * members no instance holds any more that this instance held or saw leave (channel, user) }, flat.
  */
 const resync: ScriptDefinition = {
     numberOfKeys: 1,
     lua: `${RELEASE}
+local left = tonumber(ARGV[2])
 local wanted = {}
-for i = 2, #ARGV, 3 do wanted[ARGV[i] .. '\\n' .. ARGV[i + 1]] = ARGV[i + 2] end
-local back, gone = {}, {}
+for i = 3 + left, #ARGV, 3 do wanted[ARGV[i] .. '\\n' .. ARGV[i + 1]] = ARGV[i + 2] end
+local back, gone, told = {}, {}, {}
 for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
   if wanted[field] == nil then
     redis.call('HDEL', KEYS[1], field)
     local channel, user = split(field)
     if release(ARGV[1], channel, user) then
+      table.insert(gone, channel)
+      table.insert(gone, user)
+      told[field] = true
+    end
+  end
+end
+for i = 3, 2 + left do
+  local field = ARGV[i]
+  if wanted[field] == nil and not told[field] then
+    local channel, user = split(field)
+    local held = tonumber(redis.call('HGET', ARGV[1] .. 'presence:' .. channel .. ':n', user) or '0')
+    if held <= 0 then
       table.insert(gone, channel)
       table.insert(gone, user)
     end

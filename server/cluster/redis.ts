@@ -18,7 +18,7 @@ import type { Logger } from "pino";
 import type { RedisConfig } from "../config.js";
 import { maskRedisUrl } from "../config.js";
 import type { BrokerCluster, ClusterAdapter, LocalBrokerView } from "./adapter.js";
-import { redisBrokerCluster } from "./redis-broker.js";
+import { redisBrokerCluster, type RedisBrokerCluster } from "./redis-broker.js";
 import { createRedisCatchupStore, type RedisCatchupStore } from "./redis-catchup.js";
 import { openRedisLink } from "./redis-link.js";
 import { redisRateLimitStore } from "./redis-ratelimit.js";
@@ -59,6 +59,7 @@ export async function startRedisAdapter(options: RedisAdapterOptions): Promise<C
     const { keys, command, logger } = link;
     const masked = maskRedisUrl(options.redis.url);
     let view: LocalBrokerView | undefined;
+    let brokerPart: RedisBrokerCluster | undefined;
     let catchup: RedisCatchupStore | undefined;
     let downSince: number | undefined;
     let resyncing = false;
@@ -84,7 +85,8 @@ export async function startRedisAdapter(options: RedisAdapterOptions): Promise<C
                     pipeline.hset(counts, channel, view.subscriberCount(channel));
                 }
                 await pipeline.exec();
-                const args: string[] = [options.redis.keyPrefix];
+                const left = brokerPart?.takeLeftWhileDown() ?? [];
+                const args: string[] = [options.redis.keyPrefix, String(left.length), ...left];
                 const infos = new Map<string, unknown>();
                 for (const { channel, member } of view.presenceMemberships()) {
                     args.push(channel, member.userId, JSON.stringify(member.userInfo ?? null));
@@ -100,7 +102,10 @@ export async function startRedisAdapter(options: RedisAdapterOptions): Promise<C
                         member: { userId, userInfo: infos.get(`${channel}\n${userId}`) }
                     }))
                 );
-                view.membersGone(pairs(gone).map(([channel, userId]) => ({ channel, userId })));
+                view.membersGone(
+                    pairs(gone).map(([channel, userId]) => ({ channel, userId })),
+                    "others"
+                );
             }
             await catchup?.checkEpoch();
             const { sent, dropped } = await link.flush();
@@ -171,7 +176,10 @@ export async function startRedisAdapter(options: RedisAdapterOptions): Promise<C
                 { instance: id, membersGone: gone.length / 2 },
                 "Redis: an instance stopped answering; removed its members and counts"
             );
-            view?.membersGone(pairs(gone).map(([channel, userId]) => ({ channel, userId })));
+            view?.membersGone(
+                pairs(gone).map(([channel, userId]) => ({ channel, userId })),
+                "everywhere"
+            );
         }
     };
     const heartbeat = setInterval(() => {
@@ -188,7 +196,8 @@ export async function startRedisAdapter(options: RedisAdapterOptions): Promise<C
         instanceId,
         attachBroker(localView): BrokerCluster {
             view = localView;
-            return redisBrokerCluster(link, localView);
+            brokerPart = redisBrokerCluster(link, localView);
+            return brokerPart;
         },
         async createCatchupStore(limits) {
             catchup = await createRedisCatchupStore(link, limits);

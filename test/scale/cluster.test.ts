@@ -260,4 +260,37 @@ describe.runIf(available)("three instances sharing one Redis", { timeout: 60_000
         expect(a.logs.some(line => line.includes("Redis is reachable again"))).toBe(true);
         expect(a.logs.join("\n")).not.toContain(CREDENTIALS.secret);
     });
+    it("puts presence right after a Redis outage: who left or came meanwhile is announced once", async () => {
+        const [a, b, c] = servers;
+        const channel = "presence-Sales.Order.outage";
+        const watcher = await client(a, "wendy");
+        await watcher.subscribe(channel);
+        const leaving = await client(b, "lea");
+        await leaving.subscribe(channel);
+        await until(() => watcher.count(channel, "pusher:member_added") === 1, 10_000, "wendy to hear lea");
+
+        await redis.stop();
+        await until(async () => (await readyStatus(b.url)).status === 503, 10_000, "B not ready");
+        leaving.disconnect();
+        const coming = await client(c, "carl");
+        await coming.subscribe(channel);
+        await sleep(SETTLE_MS);
+        // The instances cannot tell each other now.
+        expect(watcher.count(channel, "pusher:member_removed")).toBe(0);
+        expect(watcher.count(channel, "pusher:member_added")).toBe(1);
+
+        await redis.start();
+        await until(() => watcher.count(channel, "pusher:member_removed") === 1, 10_000, "wendy to hear lea leave");
+        await until(() => watcher.count(channel, "pusher:member_added") === 2, 10_000, "wendy to hear carl");
+        await sleep(SETTLE_MS);
+        expect(watcher.received.get(`${channel} pusher:member_removed`)).toEqual([
+            expect.objectContaining({ id: "lea" })
+        ]);
+        expect(watcher.count(channel, "pusher:member_added")).toBe(2);
+        const users = await sdkOn(b).get({ path: `/channels/${channel}/users` });
+        expect(((await users.json()) as { users: Array<{ id: string }> }).users.map(u => u.id).sort()).toEqual([
+            "carl",
+            "wendy"
+        ]);
+    });
 });
