@@ -29,6 +29,8 @@ export { ClusterStartError } from "./redis-link.js";
 export const HEARTBEAT_MS = 2_000;
 /** An instance that has not said so for this long is dead: its members and counts are removed. */
 export const HEARTBEAT_TTL_MS = 6_000;
+/** How often a recovering instance looks whether the others are back. */
+const PEER_POLL_MS = 100;
 /** Default longest wait for Redis at start. */
 export const START_TIMEOUT_MS = 10_000;
 
@@ -63,6 +65,8 @@ export async function startRedisAdapter(options: RedisAdapterOptions): Promise<C
     let catchup: RedisCatchupStore | undefined;
     let downSince: number | undefined;
     let resyncing = false;
+    /** The other instances seen alive at the last heartbeat: after an outage the outbox waits for them. */
+    let peers: string[] = [];
     const healthListeners: Array<(up: boolean) => void> = [];
 
     const register = async (): Promise<void> => {
@@ -108,6 +112,8 @@ export async function startRedisAdapter(options: RedisAdapterOptions): Promise<C
                 );
             }
             await catchup?.checkEpoch();
+            // Pub/Sub keeps nothing for a subscriber that is not back yet: wait (bounded) until the others are.
+            await peersBack(peers);
             const { sent, dropped } = await link.flush();
             const downMs = downSince === undefined ? undefined : Date.now() - downSince;
             downSince = undefined;
@@ -122,6 +128,18 @@ export async function startRedisAdapter(options: RedisAdapterOptions): Promise<C
             );
         } finally {
             resyncing = false;
+        }
+    };
+
+    /** Resolves once every one of `ids` has registered again (or after `HEARTBEAT_TTL_MS`: it may be dead). */
+    const peersBack = async (ids: readonly string[]): Promise<void> => {
+        const deadline = Date.now() + HEARTBEAT_TTL_MS;
+        while (ids.length > 0 && Date.now() < deadline) {
+            const alive = await Promise.all(ids.map(id => command.exists(keys.heartbeat(id))));
+            if (alive.every(found => found === 1)) {
+                return;
+            }
+            await new Promise(resolve => setTimeout(resolve, PEER_POLL_MS));
         }
     };
 
@@ -159,10 +177,8 @@ export async function startRedisAdapter(options: RedisAdapterOptions): Promise<C
             return;
         }
         const others = (await command.smembers(keys.instances)).filter(id => id !== instanceId);
-        if (others.length === 0) {
-            return;
-        }
         const alive = await Promise.all(others.map(id => command.exists(keys.heartbeat(id))));
+        peers = others.filter((_id, index) => alive[index] === 1);
         for (const [index, id] of others.entries()) {
             if (alive[index] === 1) {
                 continue;
