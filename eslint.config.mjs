@@ -22,8 +22,15 @@ const forbid = {
         message: "Only the server's entry (server/main.ts) mounts the playground."
     },
     test: { group: ["**/test", "**/test/**"], message: "Product code never imports test code (test/)." },
-    node: { group: ["node:*"], message: "This part runs in the browser (or everywhere): no Node modules." }
+    node: { group: ["node:*"], message: "This part runs in the browser (or everywhere): no Node modules." },
+    redis: {
+        group: ["ioredis", "ioredis/**"],
+        message: "Only the Redis cluster adapter (server/cluster/redis*.ts) talks to Redis: use the ClusterAdapter."
+    }
 };
+
+/** The Redis adapter's files, the only ones that may import the Redis client. */
+const REDIS_ADAPTER = ["server/cluster/redis*.ts"];
 
 /** @param {Array<{ group: string[]; message: string }>} patterns */
 const restrict = patterns => ({ "no-restricted-imports": ["error", { patterns }] });
@@ -54,24 +61,25 @@ export default tseslint.config(
     {
         files: ["protocol/**/*.ts"],
         ignores: TESTS,
-        rules: restrict([forbid.server, forbid.widget, forbid.playground, forbid.test, forbid.node])
+        rules: restrict([forbid.server, forbid.widget, forbid.playground, forbid.test, forbid.node, forbid.redis])
     },
     {
         files: ["src/**/*.{ts,tsx}"],
         ignores: TESTS,
-        rules: restrict([forbid.server, forbid.playground, forbid.test, forbid.node])
+        rules: restrict([forbid.server, forbid.playground, forbid.test, forbid.node, forbid.redis])
     },
     {
         files: ["server/**/*.ts"],
-        ignores: [...TESTS, "server/main.ts"],
-        rules: restrict([forbid.widget, forbid.playground, forbid.test])
+        ignores: [...TESTS, "server/main.ts", ...REDIS_ADAPTER],
+        rules: restrict([forbid.widget, forbid.playground, forbid.test, forbid.redis])
     },
-    { files: ["server/main.ts"], rules: restrict([forbid.widget, forbid.test]) },
+    { files: REDIS_ADAPTER, ignores: TESTS, rules: restrict([forbid.widget, forbid.playground, forbid.test]) },
+    { files: ["server/main.ts"], rules: restrict([forbid.widget, forbid.test, forbid.redis]) },
     {
         files: ["playground/**/*.{ts,tsx}"],
         ignores: TESTS,
-        rules: restrict([forbid.server, forbid.widget, forbid.test])
+        rules: restrict([forbid.server, forbid.widget, forbid.test, forbid.redis])
     },
-    { files: ["playground/client/**/*.{ts,tsx}"], ignores: TESTS, rules: restrict([forbid.node]) },
+    { files: ["playground/client/**/*.{ts,tsx}"], ignores: TESTS, rules: restrict([forbid.node, forbid.redis]) },
     prettier
 );

@@ -8,7 +8,8 @@
  *   npm run bench -- --out=/tmp/r.md   write the results file elsewhere (also with --quick/--only)
  *   npm run bench -- --log-level=silent   server log level (default info, the production default)
  *
- * Measurements: latency, fanout, notify, layers, memory, auth, widget, profile, storm (`--only=storm --quick`: 500 clients).
+ * Measurements: latency, fanout, notify, layers, memory, auth, widget, profile, storm (`--only=storm --quick`: 500
+ * clients), scale (1 instance against 2 over a real redis-server, and Redis away for 10 s).
  */
 import path from "node:path";
 import { auth } from "./auth";
@@ -21,10 +22,11 @@ import { type BenchContext, type Measurement, type Section, sectionText, writeRe
 import { memory } from "./memory";
 import { notify } from "./notify";
 import { profile } from "./profile";
+import { scale } from "./scale";
 import { storm } from "./storm";
 import { widget } from "./widget";
 
-const MEASUREMENTS: Measurement[] = [latency, fanout, notify, layers, memory, auth, widget, profile, storm];
+const MEASUREMENTS: Measurement[] = [latency, fanout, notify, layers, memory, auth, widget, profile, storm, scale];
 /** Whole-run ceilings; each measurement also bounds its own loops. */
 const RUN_DEADLINE_MS = { quick: 90_000, full: 15 * 60_000 };
 

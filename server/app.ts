@@ -18,6 +18,7 @@ import type Pusher from "pusher";
 import { createApiKeyChecker } from "./apikey.js";
 import { createBroker, randomCredentials, type Broker } from "./broker/index.js";
 import { createCatchup, type Catchup } from "./catchup.js";
+import { createClusterAdapter, type ClusterAdapter } from "./cluster/index.js";
 import type { Config } from "./config.js";
 import type { ServerContext } from "./context.js";
 import { createErrorHandler, notFoundHandler } from "./errors.js";
@@ -25,7 +26,7 @@ import { answerClientErrors, httpServerOptions, noSniff, upgradeClientAddress } 
 import { createLogger } from "./logger.js";
 import { createAccessClient } from "./mendix/access.js";
 import { createMetrics } from "./metrics.js";
-import { cors, noStore } from "./middleware.js";
+import { cors, noStore, RATE_LIMIT_STORES, type RateLimitStores } from "./middleware.js";
 import { createOpenApiDocument } from "./openapi.js";
 import {
     DEFAULT_RETRY_POLICY,
@@ -62,6 +63,8 @@ export interface AppOptions {
     accessCheckUrl?: string | (() => string | undefined);
     /** Retries and per-attempt timeout of trigger calls to the broker (default DEFAULT_RETRY_POLICY). */
     brokerRetry?: Partial<RetryPolicy>;
+    /** With REDIS_URL: longest wait for Redis at start (default 10 s). */
+    redisStartTimeoutMs?: number;
 }
 
 export interface RunningApp {
@@ -79,6 +82,8 @@ export interface RunningApp {
     readonly trigger: Trigger;
     /** The catch-up state (what widgets that subscribe again missed). */
     readonly catchup: Catchup;
+    /** What the instances share: the local adapter, or Redis with REDIS_URL (cluster/). */
+    readonly cluster: ClusterAdapter;
     /** Listens (defaults: config.port, config.host) and resolves the base URL. */
     listen(port?: number, host?: string): Promise<string>;
     /**
@@ -174,7 +179,24 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             ? undefined
             : createMetrics({ broker: config.broker.mode === "embedded" ? "embedded" : "external" });
     const access = createAccessClient({ limits: config.accessLimits });
-    const catchup = createCatchup({ limits: config.catchup, logger, onRun: metrics?.catchupRun });
+    // The one place where the instances' shared state comes in (cluster/): broker, catch-up, rate limits, /readyz.
+    const cluster = await createClusterAdapter({
+        redis: config.redis,
+        logger,
+        startTimeoutMs: options.redisStartTimeoutMs
+    });
+    const rateLimitStores: RateLimitStores = name => cluster.rateLimitStore(name);
+    app.locals[RATE_LIMIT_STORES] = rateLimitStores;
+    if (metrics !== undefined && cluster.kind === "redis") {
+        metrics.redisAdapter(cluster.health().ok);
+        cluster.onHealth(up => metrics.redisAdapter(up));
+    }
+    const catchup = createCatchup({
+        limits: config.catchup,
+        logger,
+        onRun: metrics?.catchupRun,
+        store: await cluster.createCatchupStore(config.catchup)
+    });
 
     if (config.broker.mode === "embedded") {
         const credentials = config.broker.credentials ?? randomCredentials();
@@ -188,7 +210,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             maxConnections: limits.maxConnections,
             maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
             clientAddress: upgradeClientAddress(app),
-            observer: metrics?.broker
+            observer: metrics?.broker,
+            cluster
         });
         warnAboutCapacity(logger, embedded);
         broker = embedded;
@@ -234,6 +257,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             return config.playground && url !== "" ? url : undefined;
         },
         brokerReady: () => brokerReady(),
+        cluster,
         isClosing: () => closing
     };
 
@@ -286,6 +310,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
                     server.closeAllConnections();
                     await stopped;
                 }
+                // After the broker: its sockets' members have left the cluster by now.
+                await within(cluster.close(), FINAL_TIMEOUT_MS);
             } finally {
                 clearInterval(sweeper);
                 access.close();
@@ -308,6 +334,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         },
         trigger,
         catchup,
+        cluster,
         async listen(port = config.port, host = config.host) {
             const address = await listenOn(server, port, host);
             url = baseUrl(host, address.port);

@@ -81,6 +81,11 @@ export interface CatchupStore {
     readonly epoch: string;
     /** Gives the notification its position, stamps `seq` and `epoch` into `data` (a JSON object) and keeps it. */
     stamp(channel: string, action: string, data: string): { seq: number; data: string };
+    /**
+     * Keeps a notification stamped elsewhere (another instance of a cluster, ./cluster/): its `seq`, the time it
+     * was sent and its stamped payload. The clock moves past `seq`, so later positions stay larger.
+     */
+    keep(channel: string, action: string, kept: { seq: number; at: number; data: string }): void;
     /** The catch-up of an authorization for `channel`: a first subscription without `cursor`, else a resubscription. */
     answer(channel: string, cursor?: CatchupCursor): StoreAnswer;
     /** The kept notifications of `channel` with a position after `after`, oldest first. */
@@ -216,47 +221,56 @@ export function createCatchupStore(options: CatchupStoreOptions): CatchupStore {
         }
     };
 
+    /** Keeps `stamped` as the latest payload of `action` on `channel` (at position `seq`, sent at `at`). */
+    const insert = (channel: string, action: string, seq: number, at: number, stamped: string): void => {
+        let state = live.get(channel);
+        if (state !== undefined) {
+            live.delete(channel);
+        } else {
+            const skeleton = skeletons.get(channel);
+            skeletons.delete(channel);
+            // A channel seen for the first time may have been dropped before: its bucket's floor says up to where.
+            const expired = skeleton?.expired ?? floors[bucketOf(channel)];
+            state = { last: 0, lastAt: 0, expired, actions: new Map() };
+        }
+        state.last = Math.max(state.last, seq);
+        state.lastAt = Math.max(state.lastAt, at);
+        const previous = state.actions.get(action);
+        if (previous !== undefined) {
+            if (previous.seq > seq) {
+                // A late copy of an older notification (another instance's, delivered after a newer one).
+                live.set(channel, state);
+                return;
+            }
+            // Superseded: its successor carries the news, so it is not "lost".
+            state.actions.delete(action);
+            bytes -= previous.bytes;
+            notifications--;
+        }
+        const entry: Entry = { seq, at, data: stamped, bytes: stamped.length + action.length + ENTRY_OVERHEAD_BYTES };
+        state.actions.set(action, entry);
+        bytes += entry.bytes;
+        notifications++;
+        if (state.actions.size > MAX_ACTIONS_PER_CHANNEL) {
+            const [oldestAction, oldest] = state.actions.entries().next().value!;
+            forget(state, oldestAction, oldest);
+        }
+        live.set(channel, state);
+        enforceBounds();
+    };
+
     return {
         epoch,
         stamp(channel, action, data) {
             const seq = nextSeq();
-            const at = nowMs();
-            let state = live.get(channel);
-            if (state !== undefined) {
-                live.delete(channel);
-            } else {
-                const skeleton = skeletons.get(channel);
-                skeletons.delete(channel);
-                // A channel seen for the first time may have been dropped before: its bucket's floor says up to where.
-                const expired = skeleton?.expired ?? floors[bucketOf(channel)];
-                state = { last: 0, lastAt: 0, expired, actions: new Map() };
-            }
-            state.last = seq;
-            state.lastAt = at;
             const stamped = stampPayload(data, seq, epoch);
-            const previous = state.actions.get(action);
-            if (previous !== undefined) {
-                // Superseded: its successor carries the news, so it is not "lost".
-                state.actions.delete(action);
-                bytes -= previous.bytes;
-                notifications--;
-            }
-            const entry: Entry = {
-                seq,
-                at,
-                data: stamped,
-                bytes: stamped.length + action.length + ENTRY_OVERHEAD_BYTES
-            };
-            state.actions.set(action, entry);
-            bytes += entry.bytes;
-            notifications++;
-            if (state.actions.size > MAX_ACTIONS_PER_CHANNEL) {
-                const [oldestAction, oldest] = state.actions.entries().next().value!;
-                forget(state, oldestAction, oldest);
-            }
-            live.set(channel, state);
-            enforceBounds();
+            insert(channel, action, seq, nowMs(), stamped);
             return { seq, data: stamped };
+        },
+
+        keep(channel, action, kept) {
+            lastSeq = Math.max(lastSeq, kept.seq);
+            insert(channel, action, kept.seq, kept.at, kept.data);
         },
 
         answer(channel, cursor) {

@@ -32,15 +32,28 @@ export const CATCHUP_DEFAULTS: CatchupLimits = {
 export interface CatchupOptions {
     limits: CatchupLimits;
     logger: Logger;
-    /** Tests: the store's clocks and epoch. */
-    store?: CatchupStore;
+    /**
+     * The store: default one in this process's memory; with REDIS_URL the cluster adapter's shared one
+     * (./cluster/), whose `stamp` takes its position from Redis. Tests: the store's clocks and epoch.
+     */
+    store?: SharedCatchupStore;
     resendDelayMs?: number;
     /** Told the outcome of every catch-up a resubscribing widget asked for (the metrics' `catchupRun`). */
     onRun?: (result: "missed" | "nothing_missed" | "lost", replayed: number) => void;
 }
 
+/** A catch-up store whose `stamp` may wait (for the shared position in Redis); the rest answers at once. */
+export interface SharedCatchupStore extends Omit<CatchupStore, "stamp"> {
+    stamp(channel: string, action: string, data: string): StampResult | Promise<StampResult>;
+}
+
+export interface StampResult {
+    seq: number;
+    data: string;
+}
+
 export interface Catchup {
-    readonly store: CatchupStore;
+    readonly store: SharedCatchupStore;
     /** Stamps and keeps every notification `trigger` sends; resends go through `trigger` itself. */
     wrap(trigger: Trigger): Trigger;
     /** The `catchup` member of the authorization of `channel`, as JSON text. */
@@ -124,14 +137,15 @@ export function createCatchup(options: CatchupOptions): Catchup {
         store,
         wrap(trigger) {
             inner = trigger;
-            const stamped = (item: TriggerItem): TriggerItem => ({
+            const stamped = async (item: TriggerItem): Promise<TriggerItem> => ({
                 ...item,
-                data: store.stamp(item.channel, item.action, item.data).data
+                data: (await store.stamp(item.channel, item.action, item.data)).data
             });
             return {
                 kind: trigger.kind,
-                one: (item, log) => trigger.one(stamped(item), log),
-                batch: (items, log) => trigger.batch(items.map(stamped), log)
+                one: async (item, log) => trigger.one(await stamped(item), log),
+                // Stamped in order: a shared store sends the positions' requests in this order on one connection.
+                batch: async (items, log) => trigger.batch(await Promise.all(items.map(stamped)), log)
             };
         },
         authorize(channel, cursor) {

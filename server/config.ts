@@ -73,6 +73,8 @@ export interface Config {
     accessLimits: AccessLimits;
     /** CATCHUP_*: what the server keeps for widgets that resubscribe after an interruption. */
     catchup: CatchupConfig;
+    /** REDIS_URL / REDIS_KEY_PREFIX: several instances share their state through Redis; undefined: one instance. */
+    redis?: RedisConfig;
     /** Harmless oddities worth a log line at start (ignored variables and the like). */
     warnings: string[];
 }
@@ -119,6 +121,41 @@ export interface CatchupConfig {
     maxChannels: number;
     /** Most bytes of kept payloads. */
     maxBytes: number;
+}
+
+/** REDIS_URL, REDIS_KEY_PREFIX (docs/kubernetes.md). */
+export interface RedisConfig {
+    /** `redis://` or `rediss://` URL; may hold a password: log it only through `maskRedisUrl`. */
+    url: string;
+    /** Prefix of every key and Pub/Sub channel, so several apps can share one Redis. */
+    keyPrefix: string;
+}
+
+/** The Redis URL with its password (and user name) replaced by `***`, for logs and error messages. */
+export function maskRedisUrl(url: string): string {
+    try {
+        const parsed = new URL(url);
+        if (parsed.password !== "") {
+            parsed.password = "***";
+        }
+        if (parsed.username !== "") {
+            parsed.username = "***";
+        }
+        return parsed.toString();
+    } catch {
+        return "(unreadable REDIS_URL)";
+    }
+}
+
+const REDIS_KEY_PREFIX = /^[A-Za-z0-9:_.-]{1,64}$/;
+
+function isRedisUrl(value: string): boolean {
+    try {
+        const parsed = new URL(value);
+        return (parsed.protocol === "redis:" || parsed.protocol === "rediss:") && parsed.hostname !== "";
+    } catch {
+        return false;
+    }
 }
 
 /** Off (`token` undefined) unless METRICS_TOKEN is set. */
@@ -311,7 +348,22 @@ const envSchema = z.object({
     MENDIX_QUEUE_TIMEOUT_MS: integer(100, 120_000),
     CATCHUP_TTL_SECONDS: integer(10, 604_800),
     CATCHUP_MAX_CHANNELS: integer(100, 10_000_000),
-    CATCHUP_MAX_BYTES: integer(1_048_576, 17_179_869_184)
+    CATCHUP_MAX_BYTES: integer(1_048_576, 17_179_869_184),
+    // The value is never echoed: it may hold a password.
+    REDIS_URL: optionalText.pipe(
+        z
+            .string()
+            .refine(isRedisUrl, {
+                error: "must be a Redis URL: redis://[:password@]host[:port][/db], or rediss:// for TLS"
+            })
+            .optional()
+    ),
+    REDIS_KEY_PREFIX: optionalText.pipe(
+        z
+            .string()
+            .regex(REDIS_KEY_PREFIX, { error: "must be 1-64 letters, digits and : _ . - (for example notifylisten:)" })
+            .optional()
+    )
 });
 
 type Env = z.output<typeof envSchema>;
@@ -622,6 +674,16 @@ function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
     }
     const notifyApiKey = env.NOTIFY_API_KEY ?? randomBytes(32).toString("base64url");
     const metrics = parseMetrics(env, issues, warnings);
+    if (env.REDIS_URL !== undefined && broker.mode === "embedded" && broker.credentials === undefined) {
+        issues.push({
+            variable: "REDIS_URL",
+            message:
+                "needs BROKER_APP_ID, BROKER_KEY and BROKER_SECRET: every instance must use the same broker credentials, or a page that reconnects to another instance is refused"
+        });
+    }
+    if (env.REDIS_URL === undefined && env.REDIS_KEY_PREFIX !== undefined) {
+        warnings.push("REDIS_KEY_PREFIX is ignored: REDIS_URL is not set.");
+    }
     return {
         production,
         port: env.PORT ?? 8080,
@@ -655,6 +717,10 @@ function collect(env: Env, issues: ConfigIssue[], warnings: string[]): Config {
             maxChannels: env.CATCHUP_MAX_CHANNELS ?? 50_000,
             maxBytes: env.CATCHUP_MAX_BYTES ?? 33_554_432
         },
+        redis:
+            env.REDIS_URL === undefined
+                ? undefined
+                : { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? "notifylisten:" },
         warnings
     };
 }

@@ -5,6 +5,7 @@ import type Pusher from "pusher";
 import type { Logger } from "pino";
 import type { ApiKeyChecker } from "./apikey.js";
 import type { Catchup } from "./catchup.js";
+import type { ClusterAdapter } from "./cluster/index.js";
 import type { Config } from "./config.js";
 import type { AccessClient } from "./mendix/access.js";
 import type { ProbeResult } from "./pusher.js";
@@ -31,6 +32,8 @@ export interface ServerContext {
     accessCheckBaseUrl(): string | undefined;
     /** Readiness of the broker: embedded = listening and not closing; external = cached signed probe. */
     brokerReady(): Promise<ProbeResult>;
+    /** What the instances share (REDIS_URL): its health is part of `/readyz`. */
+    cluster: Pick<ClusterAdapter, "kind" | "health">;
     /** True once `close()` started. */
     isClosing(): boolean;
 }

@@ -4,6 +4,7 @@
  * graceful shutdown on SIGTERM / SIGINT (exit within 10 s).
  */
 import { createApp, type AppOptions, type RunningApp } from "./app.js";
+import { isClusterStartError } from "./cluster/index.js";
 import { ConfigError, loadConfig, type Config, type LogFormat } from "./config.js";
 import { createLogger, type Logger } from "./logger.js";
 import { textDestination } from "./log-format.js";
@@ -66,11 +67,22 @@ async function main(): Promise<void> {
     const extend = config.playground ? await loadPlayground(logger) : undefined;
     const selfCheck = extend !== undefined && config.mendixAppUrl === undefined;
     // The playground's fake Mendix runtime answers access checks in this process, over real HTTP.
-    const app: RunningApp = await createApp(config, {
-        logger,
-        extend,
-        accessCheckUrl: selfCheck ? () => app.url : undefined
-    });
+    let app: RunningApp;
+    try {
+        app = await createApp(config, {
+            logger,
+            extend,
+            accessCheckUrl: selfCheck ? () => app.url : undefined
+        });
+    } catch (error) {
+        if (isClusterStartError(error)) {
+            // REDIS_URL set and Redis unreachable: a clear line (password masked), not a stack.
+            logger.fatal(error.message);
+            console.error(error.message);
+            process.exit(1);
+        }
+        throw error;
+    }
     let url: string;
     try {
         url = await app.listen();

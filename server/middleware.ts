@@ -3,7 +3,12 @@
  * content-type checks, and response headers for API answers.
  */
 import express, { type Request, type RequestHandler } from "express";
-import { rateLimit, type Options as RateLimitOptions, type RateLimitRequestHandler } from "express-rate-limit";
+import {
+    rateLimit,
+    type Options as RateLimitOptions,
+    type RateLimitRequestHandler,
+    type Store
+} from "express-rate-limit";
 import type { Logger } from "pino";
 import { HttpError, errorBody } from "./errors.js";
 
@@ -63,11 +68,37 @@ export interface LimiterOptions {
     windowMs?: number;
 }
 
-/** Rate limit per key (default: client address): 429 `rate_limited` with `Retry-After` and the JSON error body. */
-export function limiter(options: LimiterOptions): RateLimitRequestHandler {
+/**
+ * Where an app keeps its rate-limit counter stores (`app.locals`): the cluster adapter's, shared by every instance
+ * with REDIS_URL (cluster/). A store per limiter name; undefined: express-rate-limit's memory store.
+ */
+export const RATE_LIMIT_STORES = "notifylistenRateLimitStores";
+export type RateLimitStores = (name: string) => Store | undefined;
+
+/**
+ * Rate limit per key (default: client address): 429 `rate_limited` with `Retry-After` and the JSON error body.
+ * The counters live where the app's `RATE_LIMIT_STORES` says (read at its first request, one limiter per app).
+ */
+export function limiter(options: LimiterOptions): RequestHandler {
+    const byApp = new WeakMap<object, RateLimitRequestHandler>();
+    return (req, res, next) => {
+        let handler = byApp.get(req.app);
+        if (handler === undefined) {
+            const stores = req.app.locals[RATE_LIMIT_STORES] as RateLimitStores | undefined;
+            handler = createLimiter(options, stores?.(options.name ?? options.what));
+            byApp.set(req.app, handler);
+        }
+        return handler(req, res, next);
+    };
+}
+
+function createLimiter(options: LimiterOptions, store: Store | undefined): RateLimitRequestHandler {
     const windowMs = options.windowMs ?? 60_000;
     const keyOf = options.keyOf;
     return rateLimit({
+        ...(store === undefined ? {} : { store }),
+        // Created at the app's first request (so it finds the app's store), once per app.
+        validate: { creationStack: false },
         windowMs,
         limit: options.perMinute,
         standardHeaders: "draft-7",

@@ -14,7 +14,7 @@
 import { ErrorCode } from "./codes.js";
 import type { Connection } from "./connection.js";
 import { decodeClientMessage, encodeError, encodeFrame, encodeJsonFrame } from "./frames.js";
-import type { Hub } from "./hub.js";
+import { presenceSnapshot, whenSettled, type Hub } from "./hub.js";
 import { channelNameProblem } from "./names.js";
 import { parseChannelData } from "./presence.js";
 import { verifyChannelAuth } from "./signature.js";
@@ -168,23 +168,37 @@ function subscribe(hub: Hub, connection: Connection, data: unknown): void {
         hub.send(connection, encodeFrame("pusher_internal:subscription_succeeded", "{}", channel));
         return;
     }
-    if (!already) {
-        const member = parseChannelData(record.channel_data as string);
-        if (member === null) {
-            subscriptionError(
-                hub,
+    if (already) {
+        whenSettled(hub.cluster.presenceMembers(channel), members => {
+            hub.send(
                 connection,
-                channel,
-                "InvalidChannelData",
-                'channel_data must be a JSON object with a non-empty "user_id"',
-                400
+                encodeJsonFrame("pusher_internal:subscription_succeeded", presenceSnapshot(members), channel)
             );
+        });
+        return;
+    }
+    const member = parseChannelData(record.channel_data as string);
+    if (member === null) {
+        subscriptionError(
+            hub,
+            connection,
+            channel,
+            "InvalidChannelData",
+            'channel_data must be a JSON object with a non-empty "user_id"',
+            400
+        );
+        return;
+    }
+    hub.join(connection, channel);
+    connection.presence.set(channel, member);
+    const firstHere = hub.presence.join(channel, member);
+    // The members and "first" come from every instance (at once without REDIS_URL).
+    whenSettled(hub.cluster.presenceJoined(channel, member, firstHere), ({ first, members }) => {
+        if (!hub.channels.isSubscribed(channel, connection)) {
             return;
         }
-        hub.join(connection, channel);
-        connection.presence.set(channel, member);
-        if (hub.presence.join(channel, member)) {
-            hub.broadcast(
+        if (first) {
+            hub.share(
                 channel,
                 encodeJsonFrame(
                     "pusher_internal:member_added",
@@ -194,11 +208,11 @@ function subscribe(hub: Hub, connection: Connection, data: unknown): void {
                 connection
             );
         }
-    }
-    hub.send(
-        connection,
-        encodeJsonFrame("pusher_internal:subscription_succeeded", hub.presence.snapshot(channel), channel)
-    );
+        hub.send(
+            connection,
+            encodeJsonFrame("pusher_internal:subscription_succeeded", presenceSnapshot(members), channel)
+        );
+    });
 }
 
 function unsubscribe(hub: Hub, connection: Connection, data: unknown): void {
@@ -257,5 +271,5 @@ function clientEvent(
     hub.countEventIn();
     const payload = typeof data === "string" ? data : JSON.stringify(data ?? null);
     const userId = connection.presence.get(channel)?.userId;
-    hub.broadcast(channel, encodeFrame(event, payload, channel, userId), connection);
+    hub.share(channel, encodeFrame(event, payload, channel, userId), connection);
 }

@@ -10,6 +10,7 @@
  */
 import express, { type Request, type RequestHandler, type Response, Router } from "express";
 import { MAX_ACTION_LENGTH } from "../../protocol/index.js";
+import { ClusterUnavailableError, type ChannelCounts } from "../cluster/adapter.js";
 import type { Hub } from "./hub.js";
 import { channelNameProblem } from "./names.js";
 import { verifyApiRequest } from "./signature.js";
@@ -119,11 +120,12 @@ export function createHttpApi(hub: Hub): Router {
 
     const handle =
         (method: "GET" | "POST", run: (request: SignedRequest, req: Request) => unknown): RequestHandler =>
-        (req, res) => {
+        async (req, res) => {
             try {
-                res.status(200).json(run(authenticate(req, method), req));
+                // Channel answers may come from every instance (../cluster/): then they are awaited.
+                res.status(200).json(await run(authenticate(req, method), req));
             } catch (error) {
-                if (error instanceof BrokerApiError) {
+                if (error instanceof BrokerApiError || error instanceof ClusterUnavailableError) {
                     sendText(res, error.status, error.message);
                     return;
                 }
@@ -132,17 +134,20 @@ export function createHttpApi(hub: Hub): Router {
             }
         };
 
-    const channelInfo = (channel: string, info: string | undefined): Record<string, number> => {
+    /** The `info` fields asked for, from the channel's counts over every instance. */
+    const channelInfo = (channel: string, counts: ChannelCounts, info: string | undefined): Record<string, number> => {
         const result: Record<string, number> = {};
         const fields = info === undefined ? [] : info.split(",");
         if (fields.includes("subscription_count")) {
-            result.subscription_count = hub.channels.subscriberCount(channel);
+            result.subscription_count = counts.subscriptions;
         }
         if (fields.includes("user_count") && channel.startsWith("presence-")) {
-            result.user_count = hub.presence.userCount(channel);
+            result.user_count = counts.users;
         }
         return result;
     };
+    const infoOf = async (channel: string, info: string): Promise<Record<string, number>> =>
+        channelInfo(channel, await hub.cluster.channel(channel), info);
 
     router.post(
         "/apps/:appId/events",
@@ -150,14 +155,17 @@ export function createHttpApi(hub: Hub): Router {
         handle("POST", ({ body }) => {
             const item = readEvent(body, hub.config.maxMessageBytes, "events");
             hub.publish(item.channels, item.name, item.data, item.socketId);
-            if (item.info === undefined) {
+            const info = item.info;
+            if (info === undefined) {
                 return {};
             }
-            const channels: Record<string, Record<string, number>> = {};
-            for (const channel of item.channels) {
-                channels[channel] = channelInfo(channel, item.info);
-            }
-            return { channels };
+            return (async () => {
+                const channels: Record<string, Record<string, number>> = {};
+                for (const channel of item.channels) {
+                    channels[channel] = await infoOf(channel, info);
+                }
+                return { channels };
+            })();
         })
     );
 
@@ -178,12 +186,14 @@ export function createHttpApi(hub: Hub): Router {
             }
             // Validate every event before delivering any, so a refused batch delivers nothing.
             const items = batch.map((entry, index) => readEvent(entry, hub.config.maxMessageBytes, `batch[${index}]`));
-            return {
-                batch: items.map(item => {
-                    hub.publish(item.channels, item.name, item.data, item.socketId);
-                    return item.info === undefined ? {} : channelInfo(item.channels[0], item.info);
-                })
-            };
+            for (const item of items) {
+                hub.publish(item.channels, item.name, item.data, item.socketId);
+            }
+            return (async () => ({
+                batch: await Promise.all(
+                    items.map(item => (item.info === undefined ? {} : infoOf(item.channels[0], item.info)))
+                )
+            }))();
         })
     );
 
@@ -192,13 +202,13 @@ export function createHttpApi(hub: Hub): Router {
         handle("GET", ({ query }) => {
             const prefix = query.filter_by_prefix ?? "";
             const info = query.info;
-            const channels: Record<string, Record<string, number>> = {};
-            for (const channel of hub.channels.channelNames()) {
-                if (channel.startsWith(prefix)) {
-                    channels[channel] = channelInfo(channel, info);
+            return (async () => {
+                const channels: Record<string, Record<string, number>> = {};
+                for (const [channel, counts] of await hub.cluster.channels(prefix)) {
+                    channels[channel] = channelInfo(channel, counts, info);
                 }
-            }
-            return { channels };
+                return { channels };
+            })();
         })
     );
 
@@ -206,7 +216,10 @@ export function createHttpApi(hub: Hub): Router {
         "/apps/:appId/channels/:channelName",
         handle("GET", ({ query }, req) => {
             const channel = String(req.params.channelName);
-            return { occupied: hub.channels.subscriberCount(channel) > 0, ...channelInfo(channel, query.info) };
+            return (async () => {
+                const counts = await hub.cluster.channel(channel);
+                return { occupied: counts.subscriptions > 0, ...channelInfo(channel, counts, query.info) };
+            })();
         })
     );
 
@@ -217,7 +230,9 @@ export function createHttpApi(hub: Hub): Router {
             if (!channel.startsWith("presence-")) {
                 throw new BrokerApiError(400, "Users can only be listed for presence channels");
             }
-            return { users: hub.presence.userIds(channel).map(id => ({ id })) };
+            return (async () => ({
+                users: Object.keys(await hub.cluster.presenceMembers(channel)).map(id => ({ id }))
+            }))();
         })
     );
 

@@ -1,15 +1,37 @@
 /**
  * The broker's state and its single delivery path: connections by socket id, the channel registry, presence
  * members and counters. Both the HTTP events API and `Broker.publish` deliver through `publish()`; client
- * events go through `broadcast()`.
+ * events go through `broadcast()` and `share()`.
+ *
+ * Several instances (../cluster/): whatever this instance delivers locally is also handed to `cluster.publish`,
+ * and frames other instances published arrive through `deliver()`, to local subscribers only; presence members
+ * and channel counts over every instance come from `cluster`. Without REDIS_URL `cluster` is the local adapter,
+ * whose answers are immediate.
  */
 import { randomInt } from "crypto";
 import type { Logger } from "pino";
+import type { BrokerCluster, ClusterAdapter, ClusterFrame, LocalBrokerView, MaybePromise } from "../cluster/adapter.js";
+import { localBrokerCluster } from "../cluster/local.js";
 import { ChannelRegistry } from "./channels.js";
 import type { Connection } from "./connection.js";
 import { encodeFrame, encodeJsonFrame } from "./frames.js";
 import type { BrokerObserver } from "./observer.js";
-import { PresenceRegistry } from "./presence.js";
+import { PresenceRegistry, type PresenceSnapshot } from "./presence.js";
+
+/** Runs `then` with the value, at once when it is not a promise (the local adapter), else when it settles. */
+export function whenSettled<T>(value: MaybePromise<T>, then: (result: T) => void): void {
+    if (value instanceof Promise) {
+        void value.then(then);
+    } else {
+        then(value);
+    }
+}
+
+/** The `subscription_succeeded` data of a presence channel with these members. */
+export function presenceSnapshot(members: Record<string, unknown>): PresenceSnapshot {
+    const ids = Object.keys(members);
+    return { presence: { ids, hash: members, count: ids.length } };
+}
 
 export interface HubConfig {
     appId: string;
@@ -36,6 +58,8 @@ export class Hub {
     readonly connections = new Map<string, Connection>();
     readonly channels = new ChannelRegistry<Connection>();
     readonly presence = new PresenceRegistry();
+    /** What other instances share with this one (the local adapter without REDIS_URL). */
+    readonly cluster: BrokerCluster;
     private eventsIn = 0;
     private messagesOut = 0;
 
@@ -43,8 +67,60 @@ export class Hub {
         readonly config: HubConfig,
         readonly logger: Logger,
         /** Told about connections, subscriptions, deliveries and errors as they happen (the server's metrics). */
-        readonly observer?: BrokerObserver
-    ) {}
+        readonly observer?: BrokerObserver,
+        cluster?: Pick<ClusterAdapter, "attachBroker">
+    ) {
+        this.cluster = (cluster?.attachBroker ?? localBrokerCluster)(this.localView());
+    }
+
+    private localView(): LocalBrokerView {
+        return {
+            subscriberCount: channel => this.channels.subscriberCount(channel),
+            channelNames: () => this.channels.channelNames(),
+            presenceMembers: channel => this.presence.members(channel),
+            presenceMemberships: () => this.presence.memberships(),
+            deliver: frames => this.deliver(frames),
+            membersGone: (gone, scope) => {
+                const frames = gone.map(({ channel, userId }) => ({
+                    channel,
+                    frame: encodeJsonFrame("pusher_internal:member_removed", { user_id: userId }, channel)
+                }));
+                if (scope === "everywhere") {
+                    this.deliver(frames);
+                }
+                this.cluster.publish(frames);
+            },
+            membersBack: back => {
+                // This instance's sockets know them already: only the other instances are told.
+                this.cluster.publish(
+                    back.map(({ channel, member }) => ({
+                        channel,
+                        frame: encodeJsonFrame(
+                            "pusher_internal:member_added",
+                            { user_id: member.userId, user_info: member.userInfo },
+                            channel
+                        )
+                    }))
+                );
+            }
+        };
+    }
+
+    /** Delivers frames another instance published to this instance's subscribers. */
+    deliver(frames: readonly ClusterFrame[]): void {
+        for (const { channel, frame, except } of frames) {
+            this.broadcast(channel, frame, except === undefined ? undefined : this.connections.get(except));
+        }
+    }
+
+    /** `broadcast` here and on every other instance. */
+    share(channel: string, frame: string, except?: Connection): number {
+        const sent = this.broadcast(channel, frame, except);
+        if (this.cluster.shared) {
+            this.cluster.publish([{ channel, frame, except: except?.socketId }]);
+        }
+        return sent;
+    }
 
     /** A random, unused socket id of the form `<int>.<int>`. */
     newSocketId(): string {
@@ -77,6 +153,7 @@ export class Hub {
         if (!this.channels.subscribe(channel, connection)) {
             return false;
         }
+        this.cluster.subscribed(channel, 1);
         this.observer?.subscribed(channel, first);
         return true;
     }
@@ -86,15 +163,21 @@ export class Hub {
         if (!this.channels.unsubscribe(channel, connection)) {
             return false;
         }
+        this.cluster.subscribed(channel, -1);
         this.observer?.unsubscribed(channel, this.channels.subscriberCount(channel) === 0);
         const member = connection.presence.get(channel);
         if (member !== undefined) {
             connection.presence.delete(channel);
             if (this.presence.leave(channel, member.userId)) {
-                this.broadcast(
-                    channel,
-                    encodeJsonFrame("pusher_internal:member_removed", { user_id: member.userId }, channel)
-                );
+                // The user's last socket here: `member_removed` when it was the last on every instance too.
+                whenSettled(this.cluster.presenceLeft(channel, member.userId), last => {
+                    if (last) {
+                        this.share(
+                            channel,
+                            encodeJsonFrame("pusher_internal:member_removed", { user_id: member.userId }, channel)
+                        );
+                    }
+                });
             }
         }
         return true;
@@ -136,14 +219,23 @@ export class Hub {
         const except = excludeSocketId === undefined ? undefined : this.connections.get(excludeSocketId);
         const observer = this.observer;
         const bytes = observer === undefined ? 0 : Buffer.byteLength(data, "utf8");
+        const shared = this.cluster.shared ? ([] as ClusterFrame[]) : undefined;
         let sent = 0;
         for (const channel of channels) {
-            const frames =
-                this.channels.subscriberCount(channel) > 0
-                    ? this.broadcast(channel, encodeFrame(event, data, channel), except)
-                    : 0;
+            let frames = 0;
+            if (shared !== undefined) {
+                // Other instances may have subscribers: encode it whether or not this one has any.
+                const frame = encodeFrame(event, data, channel);
+                frames = this.broadcast(channel, frame, except);
+                shared.push({ channel, frame, except: excludeSocketId });
+            } else if (this.channels.subscriberCount(channel) > 0) {
+                frames = this.broadcast(channel, encodeFrame(event, data, channel), except);
+            }
             sent += frames;
             observer?.published(channel, event, bytes, frames);
+        }
+        if (shared !== undefined) {
+            this.cluster.publish(shared);
         }
         return sent;
     }

@@ -1,6 +1,7 @@
 /**
  * Embedded Pusher protocol 7 broker: a WebSocket server for pusher-js and the signed Pusher HTTP events API for
- * the `pusher` SDK, on the companion server's own http server and express app. Single node, in memory.
+ * the `pusher` SDK, on the companion server's own http server and express app. In memory; with a cluster adapter
+ * (../cluster/) several instances share fan-out, presence and channel counts.
  *
  *   const broker = createBroker({ ...randomCredentials(), logger });
  *   app.use(broker.router);      // before any global body parser
@@ -17,6 +18,7 @@ import { readOpenFilesLimit, socketBudget } from "./descriptors.js";
 import { createHttpApi, triggerEvents, type BrokerEvent } from "./http-api.js";
 import { Hub } from "./hub.js";
 import type { BrokerObserver } from "./observer.js";
+import type { ClusterAdapter } from "../cluster/adapter.js";
 import { socketAddress, WsServer, type RefusalCounts } from "./ws-server.js";
 
 export { ErrorCode } from "./codes.js";
@@ -54,6 +56,8 @@ export interface BrokerOptions {
     openFilesLimit?: number | null;
     /** Told about connections, subscriptions, deliveries and errors as they happen (the server's metrics). */
     observer?: BrokerObserver;
+    /** Several instances: the adapter that shares fan-out, presence and channel counts (default: this process only). */
+    cluster?: Pick<ClusterAdapter, "attachBroker">;
 }
 
 /** The limits in force (after the open-files limit lowered them). */
@@ -160,7 +164,8 @@ export function createBroker(options: BrokerOptions): Broker {
     const hub = new Hub(
         { appId, key, secret, maxMessageBytes, clientEvents, publicChannels, maxSubscriptions },
         logger,
-        options.observer
+        options.observer,
+        options.cluster
     );
     const ws = new WsServer(hub, {
         activityTimeoutSec,

@@ -73,6 +73,20 @@ export class PresenceRegistry {
         return { presence: { ids, hash, count: ids.length } };
     }
 
+    /** Members with a socket here: user id -> user_info (null when none was given). */
+    members(channel: string): Record<string, unknown> {
+        return this.snapshot(channel).presence.hash;
+    }
+
+    /** Every (channel, member) with at least one socket here. */
+    *memberships(): IterableIterator<{ channel: string; member: PresenceMember }> {
+        for (const [channel, members] of this.channels) {
+            for (const [userId, entry] of members) {
+                yield { channel, member: { userId, userInfo: entry.userInfo } };
+            }
+        }
+    }
+
     get channelCount(): number {
         return this.channels.size;
     }

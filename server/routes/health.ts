@@ -1,5 +1,6 @@
 /**
- * `GET /healthz` (liveness: the process answers) and `GET /readyz` (the broker accepts notifications).
+ * `GET /healthz` (liveness: the process answers) and `GET /readyz` (the broker accepts notifications and, with
+ * REDIS_URL, Redis is reachable: without it this instance serves only its own sockets).
  */
 import { Router } from "express";
 import type { ServerContext } from "../context.js";
@@ -17,6 +18,14 @@ export function createHealthRouter(ctx: ServerContext): Router {
         if (ctx.isClosing()) {
             throw new HttpError("not_ready", "The server is shutting down.", { broker: brokerKind });
         }
+        const shared = ctx.cluster.health();
+        if (!shared.ok) {
+            throw new HttpError("not_ready", "Redis is not reachable; this instance serves only its own sockets.", {
+                broker: brokerKind,
+                redis: "unreachable",
+                reason: shared.reason
+            });
+        }
         const probe = await ctx.brokerReady();
         if (!probe.ok) {
             throw new HttpError("not_ready", "The broker is not reachable.", {
@@ -24,7 +33,11 @@ export function createHealthRouter(ctx: ServerContext): Router {
                 reason: probe.reason
             });
         }
-        res.json({ status: "ready", broker: brokerKind });
+        res.json(
+            ctx.cluster.kind === "redis"
+                ? { status: "ready", broker: brokerKind, redis: "up" }
+                : { status: "ready", broker: brokerKind }
+        );
     });
 
     return router;
