@@ -5,5 +5,12 @@ import { useListen } from "./hooks/useListen";
 
 export function Listen(props: ListenContainerProps): ReactElement {
     const status = useListen(props);
-    return <ListenStatusView status={status} className={props.class} style={props.style} />;
+    return (
+        <ListenStatusView
+            status={status}
+            viewersCaption={props.viewersCaption?.value}
+            className={props.class}
+            style={props.style}
+        />
+    );
 }
