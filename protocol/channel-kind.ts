@@ -37,6 +37,13 @@ export const MAX_PRESENCE_TOPIC_LENGTH = MAX_CHANNEL_NAME_LENGTH - PRESENCE_PREF
 export const MAX_ENCODED_USER_NAME_LENGTH = MAX_TOPIC_LENGTH - USER_TOPIC_PREFIX.length;
 /** Longest broadcast name that still gives a valid channel name (`private-broadcast-` + 146). */
 export const MAX_BROADCAST_NAME_LENGTH = MAX_TOPIC_LENGTH - BROADCAST_TOPIC_PREFIX.length;
+/**
+ * The shape of topics with a reserved prefix, as a pattern for JSON Schema (the OpenAPI document): a `user-` topic
+ * holds encoded bytes, a `broadcast-` topic a name. `validateSignableChannel` also checks the encoding is the one
+ * of a user name (canonical, UTF-8), which a pattern cannot state.
+ */
+export const RESERVED_TOPIC_FORM_PATTERN =
+    /^(?!user-|broadcast-)|^user-(?:[A-Za-z0-9_\-.@]|=[0-9A-F]{2})+$|^broadcast-./;
 /** A broadcast name as facets (what the OpenAPI document states and `validateBroadcastName` checks). */
 export const BROADCAST_NAME_RULE: TextRule = {
     minLength: 1,

@@ -20,10 +20,14 @@ export interface PresenceChannelData {
     user_info: PresenceUserInfo;
 }
 
+/** A member as the server signs it: `user_id` the Mendix user name, `user_info.name` the display name, else the user name. */
+export function presenceMember(user: string, displayName?: string): PresenceChannelData {
+    return { user_id: user, user_info: { name: displayName ?? user } };
+}
+
 /** The `channel_data` of a member, as the server signs it (JSON text). */
 export function presenceChannelData(user: string, displayName?: string): string {
-    const data: PresenceChannelData = { user_id: user, user_info: { name: displayName ?? user } };
-    return JSON.stringify(data);
+    return JSON.stringify(presenceMember(user, displayName));
 }
 
 /** A `displayName` the access check may answer: null when valid. */

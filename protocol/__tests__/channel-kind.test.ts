@@ -5,6 +5,7 @@ import {
     CHANNEL_NAME_PATTERN,
     MAX_CHANNEL_NAME_LENGTH,
     MAX_ENCODED_USER_NAME_LENGTH,
+    RESERVED_TOPIC_FORM_PATTERN,
     broadcastTopic,
     channelForTopic,
     decodeUserName,
@@ -221,6 +222,31 @@ describe("describeChannel and validateSignableChannel", () => {
             }),
             { numRuns: 1_000 }
         );
+    });
+});
+
+describe("RESERVED_TOPIC_FORM_PATTERN", () => {
+    it("matches every topic of a signable private channel, and refuses malformed reserved ones", () => {
+        fc.assert(
+            fc.property(
+                fc
+                    .tuple(
+                        fc.constantFrom("user-", "broadcast-", ""),
+                        fc.stringMatching(/^(?:[A-Za-z0-9_\-=@,.;]|=[0-9A-Fa-f]{2}){0,40}$/)
+                    )
+                    .map(([prefix, rest]) => prefix + rest),
+                topic => {
+                    if (validateSignableChannel(channelForTopic(topic)) === null) {
+                        expect(topic).toMatch(RESERVED_TOPIC_FORM_PATTERN);
+                    }
+                }
+            ),
+            { numRuns: 2_000 }
+        );
+        for (const topic of ["user-", "user-a b", "user-=c3", "user-a,b", "broadcast-"]) {
+            expect(topic).not.toMatch(RESERVED_TOPIC_FORM_PATTERN);
+        }
+        expect("Sales.Order.1").toMatch(RESERVED_TOPIC_FORM_PATTERN);
     });
 });
 
