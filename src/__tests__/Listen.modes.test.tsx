@@ -7,7 +7,7 @@ import type { ListenContainerProps } from "../../typings/ListenProps";
 import { createConnectionManager } from "../connection/manager";
 import { ConnectionManagerContext } from "../hooks/connectionContext";
 import { Listen } from "../Listen";
-import { actionEntry, actionValue, dynamic, listenProps } from "./builders";
+import { actionEntry, actionValue, dynamic, listenProps, objectSource } from "./builders";
 import { fakeFetch, fakePusherFactory, type FakePusher } from "./fakes";
 import { resetTestSession, setTestSession } from "./shims/mendixSession";
 
@@ -148,6 +148,23 @@ describe("Listen widget: Show who else is viewing", () => {
             [1, "Mary Jones"],
             [2, "Mary Jones, Peter Smith"],
             [1, "Peter Smith"],
+            [0, ""]
+        ]);
+    });
+
+    it("tells On viewers changed that nobody is there after the data view switches to an object nobody else views", async () => {
+        const { wrap, client } = setup();
+        const onViewersChanged = viewersAction();
+        const { rerender } = render(wrap(<Listen {...presenceProps({ onViewersChanged })} />));
+        await flush();
+        act(() => client().memberAdded(PRESENCE_CHANNEL, "mary", { name: "Mary Jones" }));
+        rerender(
+            wrap(<Listen {...presenceProps({ onViewersChanged, objectSource: objectSource("2", "Sales.Order") })} />)
+        );
+        await flush();
+        expect(client().channels.has("presence-Sales.Order.2")).toBe(true);
+        expect(onViewersChanged.runs).toEqual([
+            [1, "Mary Jones"],
             [0, ""]
         ]);
     });

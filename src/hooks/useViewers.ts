@@ -1,5 +1,5 @@
 import Big from "big.js";
-import { useEffect, useState, type RefObject } from "react";
+import { useEffect, useRef, useState, type RefObject } from "react";
 import type { ListenContainerProps } from "../../typings/ListenProps";
 import type { ConnectionManager } from "../connection";
 import type { ServerEndpoints } from "../utils/endpoints";
@@ -26,12 +26,14 @@ export function useViewers(
 ): Viewers | undefined {
     const state = useState<Viewers>();
     const setViewers = state[1];
+    // The viewers On viewers changed last told, across topics: a page that switches from an object with viewers to
+    // one without tells "nobody" once the new object's members arrive.
+    const told = useRef<Viewer[]>([]);
 
     useEffect(() => {
         if (channel === undefined || endpoints === undefined) {
             return undefined;
         }
-        let told: Viewer[] = [];
         const unsubscribe = manager.subscribe(endpoints, channel, {
             onEvent: () => undefined,
             onStatus: status =>
@@ -43,10 +45,10 @@ export function useViewers(
             onMembers: members => {
                 const viewers = otherViewers(members, getCurrentUserName());
                 setViewers({ channel, viewers });
-                if (sameViewers(viewers, told)) {
+                if (sameViewers(viewers, told.current)) {
                     return;
                 }
-                told = viewers;
+                told.current = viewers;
                 const action = latest.current.onViewersChanged;
                 if (action?.canExecute) {
                     action.execute({ count: new Big(viewers.length), names: viewerNames(viewers) });
