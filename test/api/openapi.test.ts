@@ -472,6 +472,16 @@ describe("real answers validate against the declared response schemas", () => {
         }
     });
 
+    it("states the notification targets and the presence answer", () => {
+        const schemas = (doc as { components: { schemas: Record<string, { properties: Record<string, unknown> }> } })
+            .components.schemas;
+        expect(Object.keys(schemas.Notification.properties)).toEqual(
+            expect.arrayContaining(["topic", "user", "broadcast"])
+        );
+        expect(schemas.AuthResponse.properties).toHaveProperty("channel_data");
+        expect(JSON.stringify(schemas.Notification)).toContain("exactly one target");
+    });
+
     it("the Notification schema gives the server's verdict on generated notifications", () => {
         const notification = validator("#/components/schemas/Notification");
         const pick = <T>(...values: T[]) => fc.constantFrom(...values);
