@@ -151,45 +151,54 @@ export function createAuthRouter(ctx: ServerContext): Router {
                     identity = { user: parsed.data.user, displayName: parsed.data.displayName || undefined };
                 }
             }
-            if (described.kind === "user" || described.kind === "presence") {
-                if (identity === undefined) {
-                    throw new HttpError(
-                        "invalid_request",
-                        `A relayed authorization of a ${described.kind} channel must send the signed-in user as "user" ($currentUser/Name).`,
-                        [{ path: "user", message: `is required for ${described.kind} channels` }]
-                    );
-                }
-            }
-            if (described.kind === "user" && identity!.user !== described.user) {
-                req.log.info({ channel }, "user channel of another user refused");
-                throw new HttpError("forbidden", "You may not listen to another user's notifications.", { channel });
-            }
-            let answer: AuthResponse["channel_data"];
-            let signed: { auth: string };
-            if (described.kind === "presence") {
-                const { user, displayName } = identity!;
-                if (user.length > MAX_PRESENCE_USER_ID_LENGTH) {
-                    throw new HttpError(
-                        "forbidden",
-                        `Your user name is ${user.length} characters long; presence channels allow at most ${MAX_PRESENCE_USER_ID_LENGTH}.`,
-                        { channel }
-                    );
-                }
-                const presence = ctx.pusher().authorizeChannel(socketId, channel, presenceMember(user, displayName));
-                signed = presence;
-                answer = presence.channel_data;
-            } else {
-                signed = ctx.pusher().authorizeChannel(socketId, channel);
-            }
+            const signed = signFor(ctx, socketId, channel, described, identity);
             // Spliced JSON (AuthResponse): the kept payloads go out as they were sent, without parsing them again.
             const catchup = ctx.catchup.authorize(channel, cursor ? parseCursor(cursor)! : undefined);
-            const channelData = answer === undefined ? "" : `,"channel_data":${JSON.stringify(answer)}`;
+            const channelData =
+                signed.channel_data === undefined ? "" : `,"channel_data":${JSON.stringify(signed.channel_data)}`;
             res.type("application/json").send(
                 `{"auth":${JSON.stringify(signed.auth)}${channelData},"catchup":${catchup}}`
             );
         }
     );
     return router;
+}
+
+/**
+ * The signature of a subscription: a user channel only for its own user (`identity`), a presence channel over the
+ * member built from `identity` (`presenceMember`), others as they are. Throws the HttpError of a refusal.
+ */
+function signFor(
+    ctx: ServerContext,
+    socketId: string,
+    channel: string,
+    described: ChannelDescription,
+    identity: Identity | undefined
+): { auth: string; channel_data?: string } {
+    if (described.kind !== "user" && described.kind !== "presence") {
+        return ctx.pusher().authorizeChannel(socketId, channel);
+    }
+    if (identity === undefined) {
+        throw new HttpError(
+            "invalid_request",
+            `A relayed authorization of a ${described.kind} channel must send the signed-in user as "user" ($currentUser/Name).`,
+            [{ path: "user", message: `is required for ${described.kind} channels` }]
+        );
+    }
+    if (described.kind === "user") {
+        if (identity.user !== described.user) {
+            throw new HttpError("forbidden", "You may not listen to another user's notifications.", { channel });
+        }
+        return ctx.pusher().authorizeChannel(socketId, channel);
+    }
+    if (identity.user.length > MAX_PRESENCE_USER_ID_LENGTH) {
+        throw new HttpError(
+            "forbidden",
+            `Your user name is ${identity.user.length} characters long; presence channels allow at most ${MAX_PRESENCE_USER_ID_LENGTH}.`,
+            { channel }
+        );
+    }
+    return ctx.pusher().authorizeChannel(socketId, channel, presenceMember(identity.user, identity.displayName));
 }
 
 /** The Mendix access check for a browser's subscription: the allowed user, or the HttpError of the refusal. */
