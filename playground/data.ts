@@ -27,6 +27,8 @@ export interface DemoObject {
 export interface DemoUser {
     name: string;
     fullName: string;
+    /** What the access check answers as `displayName`: the name other viewers of an object see. */
+    displayName: string;
     access: "all" | readonly string[];
 }
 
@@ -69,9 +71,9 @@ export const DEMO_OBJECTS: readonly DemoObject[] = [
 ];
 
 export const DEMO_USERS: readonly DemoUser[] = [
-    { name: "john", fullName: "John Smith · Sales", access: "all" },
-    { name: "mary", fullName: "Mary Jones · Support", access: "all" },
-    { name: "eve", fullName: "Eve Adams · no access", access: [] }
+    { name: "john", fullName: "John Smith · Sales", displayName: "John Smith", access: "all" },
+    { name: "mary", fullName: "Mary Jones · Support", displayName: "Mary Jones", access: "all" },
+    { name: "eve", fullName: "Eve Adams · no access", displayName: "Eve Adams", access: [] }
 ];
 
 /** The user a first visit of the playground signs in. */

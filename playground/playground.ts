@@ -74,14 +74,25 @@ export function sharedFakeMendix(): FakeMendix {
     return processRuntime;
 }
 
-const notifySchema = z.object({
-    guid: z.string().regex(GUID_PATTERN),
-    topicMode: z.enum(["default", "key"]).default("default"),
-    action: z.string().min(1).max(200),
-    data: z.string().max(MAX_DATA_LENGTH).optional(),
-    sender: z.string().max(200).optional(),
-    count: z.number().int().min(1).max(100).default(1)
-});
+/**
+ * What the playground's Notify form sends: one target (an object's `guid`, a Mendix `user` name, or a `broadcast`
+ * name; the notify endpoint validates user and broadcast names itself) and the notification's fields.
+ */
+const notifySchema = z
+    .object({
+        guid: z.string().regex(GUID_PATTERN).optional(),
+        user: z.string().min(1).max(1000).optional(),
+        broadcast: z.string().min(1).max(1000).optional(),
+        topicMode: z.enum(["default", "key"]).default("default"),
+        action: z.string().min(1).max(200),
+        data: z.string().max(MAX_DATA_LENGTH).optional(),
+        sender: z.string().max(200).optional(),
+        count: z.number().int().min(1).max(100).default(1)
+    })
+    .refine(input => [input.guid, input.user, input.broadcast].filter(target => target !== undefined).length === 1, {
+        message: "send exactly one of guid, user or broadcast",
+        path: ["guid"]
+    });
 
 function intParam(value: unknown, fallback: number, min: number, max: number): number {
     const number = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : fallback;
@@ -343,7 +354,7 @@ export function createPlayground(
                 res.status(400).json({
                     error: {
                         code: "invalid_request",
-                        message: "Expected { guid, action, data?, sender?, count?, topicMode? }.",
+                        message: "Expected { guid | user | broadcast, action, data?, sender?, count?, topicMode? }.",
                         details: parsed.error.issues.map(issue => ({
                             path: issue.path.join("."),
                             message: issue.message
@@ -353,15 +364,22 @@ export function createPlayground(
                 return;
             }
             const input = parsed.data;
-            const object = mendix.findObject(input.guid);
-            if (!object) {
-                res.status(400).json({ error: { code: "invalid_request", message: "Unknown object." } });
-                return;
+            let target: Record<string, string>;
+            if (input.user !== undefined) {
+                target = { user: input.user };
+            } else if (input.broadcast !== undefined) {
+                target = { broadcast: input.broadcast };
+            } else {
+                const object = mendix.findObject(input.guid!);
+                if (!object) {
+                    res.status(400).json({ error: { code: "invalid_request", message: "Unknown object." } });
+                    return;
+                }
+                target =
+                    input.topicMode === "key" && object.keyTopic
+                        ? { topic: object.keyTopic }
+                        : { entity: object.entity, guid: object.guid };
             }
-            const target =
-                input.topicMode === "key" && object.keyTopic
-                    ? { topic: object.keyTopic }
-                    : { entity: object.entity, guid: object.guid };
             const notification = {
                 ...target,
                 action: input.action,

@@ -1,7 +1,10 @@
 /**
  * A small fake of the Mendix runtime, faithful to the access-check contract in docs/access-check.md:
  * users, sessions in an HttpOnly cookie, one CSRF token per session, objects with per-user read
- * access, and the published REST operation `POST /rest/notifylisten/v1/access`.
+ * access, and the published REST operation `POST /rest/notifylisten/v1/access`: `kind` `object` (a
+ * `private-<topic>` or `presence-<topic>` channel) resolves the topic and checks read access; `user` and
+ * `broadcast` answer the signed-in user without a decision (the companion server compares user channels).
+ * Allowed answers carry the user's `displayName`.
  *
  * Sessions are signed cookies, not server memory: a real Mendix app keeps its sessions while the companion server
  * restarts, and so does this fake when the next runtime has the same `sessionSecret` (the playground keeps it in
@@ -13,7 +16,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import express, { type Request, type Response } from "express";
 import { z } from "zod";
-import { ENTITY_NAME_PATTERN, GUID_PATTERN, channelForTopic } from "../protocol/index.js";
+import { ENTITY_NAME_PATTERN, GUID_PATTERN, channelForTopic, presenceChannelForTopic } from "../protocol/index.js";
 import { DEMO_OBJECTS, DEMO_USERS, type DemoObject, type DemoUser } from "./data.js";
 
 /** Path of the access check operation, relative to the Mendix app's base URL. */
@@ -37,6 +40,7 @@ export interface AccessCheckRecord {
     user: string | null;
     channel?: string;
     topic?: string;
+    kind?: AccessKind;
     /** GUID of the resolved object, when the topic named one that exists. */
     guid?: string;
 }
@@ -78,9 +82,13 @@ export interface FakeMendix {
     clearSessionCookie(res: Response): void;
 }
 
+/** The access check's `kind`; absent (a server before presence, users and broadcasts) means `object`. */
+export type AccessKind = "object" | "user" | "broadcast";
+
 const accessRequestSchema = z.object({
     channel: z.string().min(1).max(200),
-    topic: z.string().min(1).max(200)
+    topic: z.string().min(1).max(200),
+    kind: z.enum(["object", "user", "broadcast"]).default("object")
 });
 
 /** Reads one cookie from a Cookie header. */
@@ -233,21 +241,32 @@ export function createFakeMendix(options: FakeMendixOptions = {}): FakeMendix {
             );
             return;
         }
-        const { channel, topic } = parsed.data;
-        if (channel !== channelForTopic(topic)) {
-            record({ status: 400, user: session.user.name, channel, topic });
-            res.status(400).json(errorBody("invalid_request", `The channel must be "${channelForTopic(topic)}".`));
+        const { channel, topic, kind } = parsed.data;
+        const user = session.user.name;
+        // The modelled PRS_Access (docs/access-check.md): the channel must be the topic's, then branch on kind.
+        const channels =
+            kind === "object" ? [channelForTopic(topic), presenceChannelForTopic(topic)] : [channelForTopic(topic)];
+        if (!channels.includes(channel)) {
+            record({ status: 400, user, channel, topic, kind });
+            res.status(400).json(errorBody("invalid_request", `The channel must be "${channels.join('" or "')}".`));
+            return;
+        }
+        const allowed = { user, displayName: session.user.displayName };
+        if (kind !== "object") {
+            // user and broadcast: no decision, the answer is the signed-in user.
+            record({ status: 200, user, channel, topic, kind });
+            res.status(200).json(allowed);
             return;
         }
         const object = resolveTopic(topic);
         if (!object || !canRead(session.user, object)) {
             // Never 404: a missing object and a forbidden one look the same to the caller.
-            record({ status: 403, user: session.user.name, channel, topic, guid: object?.guid });
+            record({ status: 403, user, channel, topic, kind, guid: object?.guid });
             res.status(403).json(errorBody("forbidden", "You may not read this object."));
             return;
         }
-        record({ status: 200, user: session.user.name, channel, topic, guid: object.guid });
-        res.status(200).json({ user: session.user.name });
+        record({ status: 200, user, channel, topic, kind, guid: object.guid });
+        res.status(200).json(allowed);
     });
 
     return {

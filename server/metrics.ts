@@ -15,16 +15,20 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import type { RequestHandler } from "express";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { PRESENCE_PREFIX, PRIVATE_PREFIX, describeChannel } from "../protocol/index.js";
 import type { Broker, BrokerObserver } from "./broker/index.js";
 import type { Catchup } from "./catchup.js";
 import type { AccessClient, AccessResult } from "./mendix/access.js";
 import type { Trigger, TriggerItem } from "./trigger.js";
 
-/** Kinds of channel (`kind` label). user and broadcast channels are counted once the broker has them. */
+/**
+ * Kinds of channel (`kind` label): protocol's channel kinds (`describeChannel`), with `private` for object channels
+ * (the label's value since before users and broadcasts), and `public` (only with BROKER_PUBLIC_CHANNELS).
+ */
 export const CHANNEL_KINDS = ["private", "presence", "user", "broadcast", "public"] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
-/** The kinds the broker has today: their series exist from the start (at 0). */
-const EXISTING_KINDS: readonly ChannelKind[] = ["private", "presence"];
+/** The kinds the broker has without BROKER_PUBLIC_CHANNELS: their series exist from the start (at 0). */
+const EXISTING_KINDS: readonly ChannelKind[] = ["private", "presence", "user", "broadcast"];
 
 /** Close codes with a label of their own; any other code counts as "other". */
 export const CLOSE_CODES = [1000, 1001, 1005, 1006, 1009, 1011, 4001, 4007, 4100, 4200, 4201] as const;
@@ -63,15 +67,16 @@ export const MAX_RECENT = 100;
 /** Channels the console lists as the busiest. */
 export const BUSIEST_CHANNELS = 10;
 
-/** The kind of a channel, by its name's prefix. */
+/** The kind of a channel (protocol/channel-kind.ts); a channel this server would not sign counts by its prefix. */
 export function channelKind(channel: string): ChannelKind {
-    if (channel.startsWith("private-")) {
+    const described = describeChannel(channel);
+    if (described !== null) {
+        return described.kind === "object" ? "private" : described.kind;
+    }
+    if (channel.startsWith(PRIVATE_PREFIX)) {
         return "private";
     }
-    if (channel.startsWith("presence-")) {
-        return "presence";
-    }
-    return "public";
+    return channel.startsWith(PRESENCE_PREFIX) ? "presence" : "public";
 }
 
 export function authOutcome(status: number): AuthOutcome {

@@ -8,10 +8,16 @@
  * against it.
  */
 import { z } from "zod";
-import { MAX_PAYLOAD_BYTES, PRIVATE_CHANNEL_RULE } from "../protocol/index.js";
+import {
+    CHANNEL_NAME_PATTERN,
+    MAX_CHANNEL_NAME_LENGTH,
+    MAX_PAYLOAD_BYTES,
+    PRESENCE_PREFIX,
+    PRIVATE_PREFIX
+} from "../protocol/index.js";
 import { CORS_ALLOWED_HEADERS } from "./middleware.js";
 import type { ErrorCode } from "./errors.js";
-import { authRequestSchema, privateChannelSchema } from "./routes/auth.js";
+import { authRequestSchema, signableChannelSchema } from "./routes/auth.js";
 import { MAX_BATCH_SIZE, batchSchema, notificationSchema } from "./routes/notify.js";
 import {
     authResponseSchema,
@@ -22,8 +28,7 @@ import {
     keyResponseSchema,
     notificationPayloadSchema,
     notifyResponseSchema,
-    readyzSchema,
-    ruleFacets
+    readyzSchema
 } from "./schemas.js";
 import { BATCH_CHUNK_SIZE } from "./trigger.js";
 
@@ -31,11 +36,15 @@ type Schema = Record<string, unknown>;
 
 export const OPENAPI_VERSION = "3.0.3";
 
-// The channel authorization checks its channel in a refinement (the protocol's validateChannel and
-// validateTopic), which JSON Schema cannot state: its facets come from the same protocol rule.
-z.globalRegistry.add(privateChannelSchema, {
-    ...ruleFacets(PRIVATE_CHANNEL_RULE),
-    description: "`private-` followed by the topic.",
+// The channel authorization checks its channel in a refinement (the protocol's validateSignableChannel), which
+// JSON Schema cannot state in full: the facets below come from the same protocol constants.
+z.globalRegistry.add(signableChannelSchema, {
+    minLength: PRESENCE_PREFIX.length + 1,
+    maxLength: MAX_CHANNEL_NAME_LENGTH,
+    pattern: CHANNEL_NAME_PATTERN.source,
+    allOf: [{ pattern: `^(?:${PRIVATE_PREFIX}|${PRESENCE_PREFIX})` }],
+    description:
+        "`private-<topic>` (an object), `presence-<topic>` (who else views the object), `private-user-<encoded user name>` (one user's notifications; encoding in docs/notify.md) or `private-broadcast-<name>` (every signed-in user).",
     example: "private-Sales.Order.281474976710657"
 });
 
@@ -164,11 +173,13 @@ export function createOpenApiDocument(): Schema {
                 post: {
                     operationId: "authorizeChannel",
                     tags: ["listen"],
-                    summary: "Authorize a private channel subscription",
+                    summary: "Authorize a private or presence channel subscription",
                     description:
                         "Browser caller: the `Cookie` and `X-Csrf-Token` headers are forwarded to the Mendix access check " +
-                        "(`POST <MENDIX_APP_URL>/rest/notifylisten/v1/access` with `{ channel, topic }`); signs only when it answers 200. " +
-                        "Mendix app relay: `Authorization: Bearer <NOTIFY_API_KEY>` signs without an access check. " +
+                        "(`POST <MENDIX_APP_URL>/rest/notifylisten/v1/access` with `{ channel, topic, kind }`); signs only when it answers 200. " +
+                        "A user channel is signed only for its own user (the answered `user`); a presence channel's member is the answered `user` and `displayName` " +
+                        "(the answer's `channel_data`; a `channel_data` in the request is ignored). " +
+                        "Mendix app relay: `Authorization: Bearer <NOTIFY_API_KEY>` signs without an access check (user and presence channels: send `user`). " +
                         `CORS: origins in CORS_ORIGINS, allowed headers ${CORS_ALLOWED_HEADERS}, with credentials.`,
                     security: [{ mendixSession: [], csrfToken: [] }, { bearerAuth: [] }],
                     requestBody: {
@@ -188,7 +199,10 @@ export function createOpenApiDocument(): Schema {
                             "not_authenticated",
                             "invalid_api_key"
                         ]),
-                        "403": errorResponse("The user may not listen to this object.", ["forbidden"]),
+                        "403": errorResponse(
+                            "The user may not listen to this object, the user channel is another user's, or the Mendix app refused the subscription.",
+                            ["forbidden"]
+                        ),
                         "413": errorResponse("Body larger than 16 KB.", ["payload_too_large"]),
                         "415": errorResponse("Neither form-urlencoded nor JSON.", ["unsupported_media_type"]),
                         "429": rateLimited,
@@ -214,7 +228,7 @@ export function createOpenApiDocument(): Schema {
                     operationId: "notify",
                     tags: ["notify"],
                     summary: "Send one notification",
-                    description: `Triggers the action on channel \`private-<topic>\` with payload \`{ entity, guid, changedDate, sender, actionName, data? }\` (at most ${MAX_PAYLOAD_BYTES} bytes; schema NotificationPayload). Body at most 16 KB.`,
+                    description: `Triggers the action on one channel: \`private-<topic>\` (\`topic\`, or \`entity\` and \`guid\`), \`private-user-<encoded user>\` (\`user\`) or \`private-broadcast-<name>\` (\`broadcast\`); exactly one of these targets. Payload \`{ entity, guid, changedDate, sender, actionName, data? }\` (at most ${MAX_PAYLOAD_BYTES} bytes; schema NotificationPayload). Body at most 16 KB.`,
                     security: [{ bearerAuth: [] }],
                     requestBody: { required: true, content: { "application/json": { schema: ref("Notification") } } },
                     responses: {

@@ -7,16 +7,22 @@
 import { z } from "zod";
 import {
     ACTION_RULE,
+    BROADCAST_NAME_RULE,
     ENTITY_NAME_PATTERN,
     EPOCH_MS_PATTERN,
     EPOCH_PATTERN,
     GUID_PATTERN,
     MAX_DATA_LENGTH,
     MAX_EPOCH_MS,
+    RESERVED_TOPIC_FORM_PATTERN,
     TOPIC_RULE,
+    channelForTopic,
     parseChangedDate,
     validateAction,
+    validateBroadcastName,
+    validateSignableChannel,
     validateTopic,
+    validateUserName,
     type TextRule,
     type ValidationError
 } from "../protocol/index.js";
@@ -57,10 +63,37 @@ export function ruledString(what: string, rule: TextRule, validate: (value: stri
 // ---------------------------------------------------------------------------------------------------
 // Request fields
 
-export const topicSchema = ruledString("topic", TOPIC_RULE, validateTopic).meta({
+/** A topic, and (for the reserved prefixes `user-` and `broadcast-`) one that names a user or broadcast. */
+const validateNotifyTopic = (topic: string): ValidationError =>
+    validateTopic(topic) ?? validateSignableChannel(channelForTopic(topic));
+
+/** The topic rule and the shape of reserved topics, as facets (the OpenAPI document states both). */
+const NOTIFY_TOPIC_RULE: TextRule = { ...TOPIC_RULE, patterns: [...TOPIC_RULE.patterns, RESERVED_TOPIC_FORM_PATTERN] };
+
+export const topicSchema = ruledString("topic", NOTIFY_TOPIC_RULE, validateNotifyTopic).meta({
     description:
-        "What listeners listen to; the channel is `private-<topic>`. Letters, digits and `_ - = @ , . ;`, at most 156 characters. Default per-object topic: `<Module.Entity>.<guid>`. Send either `topic`, or `entity` and `guid`.",
+        "What listeners listen to; the channel is `private-<topic>`. Letters, digits and `_ - = @ , . ;`, at most 156 characters. Default per-object topic: `<Module.Entity>.<guid>`. Topics starting with `user-` or `broadcast-` are the user and broadcast channels (send `user` or `broadcast` instead). Send exactly one target: `topic`, `entity` and `guid`, `user` or `broadcast`.",
     example: "Sales.Order.number.42"
+});
+
+export const userSchema = text("user")
+    .min(1, { error: "The user name is empty." })
+    .superRefine((value, issues) => {
+        const problem = validateUserName(value);
+        if (problem !== null) {
+            issues.addIssue({ code: "custom", message: problem });
+        }
+    })
+    .meta({
+        description:
+            'A Mendix user name (`System.User/Name`, any characters): the notification goes to that user\'s Listen widgets only, on the channel `private-user-<encoded user name>` (docs/notify.md, "Channel names"). The channel must fit 164 characters: up to 151 letters, digits and `_ - . @`, fewer with other characters.',
+        example: "john"
+    });
+
+export const broadcastSchema = ruledString("broadcast", BROADCAST_NAME_RULE, validateBroadcastName).meta({
+    description:
+        "A broadcast name: the notification goes to every signed-in user's Listen widget listening to this broadcast, on the channel `private-broadcast-<name>`. Letters, digits and `_ - = @ , . ;`, at most 146 characters.",
+    example: "maintenance"
 });
 
 export const actionSchema = ruledString("action", ACTION_RULE, validateAction).meta({
@@ -185,6 +218,11 @@ export const authResponseSchema = z.strictObject({
         .string()
         .regex(/^[^:]+:[0-9a-f]{64}$/)
         .meta({ description: "`<key>:<hex HMAC-SHA256>`, handed to pusher-js." }),
+    channel_data: z.string().optional().meta({
+        description:
+            'Presence channels only: the signed member as JSON text, `{ "user_id": "<Mendix user name>", "user_info": { "name": "<displayName, else the user name>" } }`, built from the access check\'s answer (never from the request).',
+        example: '{"user_id":"john","user_info":{"name":"John Smith"}}'
+    }),
     catchup: z
         .strictObject({
             epoch: epochSchema,

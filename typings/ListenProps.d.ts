@@ -7,6 +7,8 @@ import { ActionValue, DynamicValue, ObjectItem, Option } from "mendix";
 import { Big } from "big.js";
 import { CSSProperties } from "react";
 
+export type ListenToEnum = "object" | "user" | "broadcast";
+
 export interface ActionsType {
     actionName: string;
     action?: ActionValue<{ sender: Option<string>; changedDate: Option<Date>; data: Option<string> }>;
@@ -22,11 +24,16 @@ export interface ListenContainerProps {
     class: string;
     style?: CSSProperties;
     tabIndex?: number;
-    objectSource: DynamicValue<ObjectItem>;
+    listenTo: ListenToEnum;
+    objectSource?: DynamicValue<ObjectItem>;
     topic?: DynamicValue<string>;
+    broadcastName: string;
     actions: ActionsType[];
     ignoreOwn: boolean;
     delay: number;
+    showViewers: boolean;
+    viewersCaption?: DynamicValue<string>;
+    onViewersChanged?: ActionValue<{ count: Option<Big>; names: Option<string> }>;
     onConnectionLost?: ActionValue;
     onReconnected?: ActionValue<{ offlineSeconds: Option<Big>; mayHaveLost: Option<boolean> }>;
     serverUrl: string;
@@ -43,11 +50,16 @@ export interface ListenPreviewProps {
     readOnly: boolean;
     renderMode: "design" | "xray" | "structure";
     translate: (text: string) => string;
+    listenTo: ListenToEnum;
     objectSource: {} | { caption: string } | { type: string } | null;
     topic: string;
+    broadcastName: string;
     actions: ActionsPreviewType[];
     ignoreOwn: boolean;
     delay: number | null;
+    showViewers: boolean;
+    viewersCaption: string;
+    onViewersChanged: {} | null;
     onConnectionLost: {} | null;
     onReconnected: {} | null;
     serverUrl: string;

@@ -58,8 +58,11 @@ describe("fake Mendix runtime: POST /rest/notifylisten/v1/access", () => {
         topic: `${entity}.${guid}`
     });
 
-    it("answers 200 { user } for john and mary on every demo object", async () => {
-        for (const user of ["john", "mary"]) {
+    it("answers 200 { user, displayName } for john and mary on every demo object", async () => {
+        for (const [user, displayName] of [
+            ["john", "John Smith"],
+            ["mary", "Mary Jones"]
+        ]) {
             const headers = signedIn(user);
             for (const [entity, guid] of [
                 ["Sales.Order", ORDER_1],
@@ -67,7 +70,7 @@ describe("fake Mendix runtime: POST /rest/notifylisten/v1/access", () => {
                 ["Sales.Customer", CUSTOMER]
             ]) {
                 const answer = await check(topicOf(entity, guid), headers);
-                expect(answer).toEqual({ status: 200, body: { user } });
+                expect(answer).toEqual({ status: 200, body: { user, displayName } });
             }
         }
         const last = mendix.accessLog.at(-1);
@@ -79,9 +82,35 @@ describe("fake Mendix runtime: POST /rest/notifylisten/v1/access", () => {
             { channel: "private-Sales.Order.number.1002", topic: "Sales.Order.number.1002" },
             signedIn("john")
         );
-        expect(answer).toEqual({ status: 200, body: { user: "john" } });
+        expect(answer).toEqual({ status: 200, body: { user: "john", displayName: "John Smith" } });
         expect(mendix.accessLog.at(-1)).toMatchObject({ status: 200, guid: ORDER_2 });
         expect(mendix.resolveTopic("Sales.Customer.code.ADA")?.guid).toBe(CUSTOMER);
+    });
+
+    it("kind object also allows the presence channel; user and broadcast answer the signed-in user without a decision", async () => {
+        const eve = signedIn("eve");
+        const presence = await check(
+            { channel: `presence-Sales.Order.${ORDER_1}`, topic: `Sales.Order.${ORDER_1}`, kind: "object" },
+            signedIn("mary")
+        );
+        expect(presence).toEqual({ status: 200, body: { user: "mary", displayName: "Mary Jones" } });
+        // Eve may read nothing, but her own notifications and broadcasts are hers: the server compares the user.
+        for (const body of [
+            { channel: "private-user-john", topic: "user-john", kind: "user" },
+            { channel: "private-broadcast-all", topic: "broadcast-all", kind: "broadcast" }
+        ]) {
+            expect(await check(body, eve)).toEqual({ status: 200, body: { user: "eve", displayName: "Eve Adams" } });
+        }
+        expect(mendix.accessLog.at(-1)).toMatchObject({ status: 200, kind: "broadcast", user: "eve" });
+        // A presence channel is only for kind object; a user channel's channel must be the topic's.
+        expect((await check({ channel: "presence-user-john", topic: "user-john", kind: "user" }, eve)).status).toBe(
+            400
+        );
+        expect(
+            (await check({ channel: `presence-Sales.Order.${ORDER_1}`, topic: `Sales.Order.${ORDER_1}` }, eve)).status
+        ).toBe(403);
+        expect((await check({ channel: "private-x", topic: "x", kind: "nope" }, eve)).status).toBe(400);
+        expect((await check({ channel: "private-user-john", topic: "user-john", kind: "user" }, {})).status).toBe(401);
     });
 
     it("answers 403 (never 404) when the user may not read the object or it does not exist", async () => {

@@ -15,6 +15,7 @@ import {
 } from "react";
 import { createRoot } from "react-dom/client";
 import { DISPATCH_EVENT, type DispatchEventDetail } from "../../protocol/trace";
+import { broadcastTopic, channelForTopic, userTopic } from "../../protocol";
 import type { DemoObject } from "../data";
 import {
     type ActionLogState,
@@ -40,6 +41,7 @@ import {
     type ListenWidgetProps,
     type ObjectItem,
     type ReconnectedVariables,
+    type ViewersChangedVariables,
     actionValue,
     available,
     createObjectItem,
@@ -92,7 +94,9 @@ function resetUrl(): string {
         [QUERY.slowMs]: null,
         [QUERY.delay]: null,
         [QUERY.ignoreOwn]: null,
-        [QUERY.topic]: null
+        [QUERY.topic]: null,
+        [QUERY.viewers]: null,
+        [QUERY.layout]: null
     });
 }
 
@@ -103,16 +107,21 @@ function stateTone(state: string, error: string): "ok" | "bad" | "wait" {
     return state === "listening" ? "ok" : "wait";
 }
 
-/** Mirrors the widget's hidden status element (`data-listen-state`, `data-listen-channel`) and inline error. */
+/**
+ * Mirrors the widget's hidden status element (`data-listen-state`, `data-listen-channel`) and inline error. `layout`
+ * slots hold the widgets of the page's layout (outside the data view), with their own class names.
+ */
 function WidgetSlot(props: {
     name: string;
     component: ComponentType<ListenWidgetProps>;
     widgetProps: ListenWidgetProps;
+    layout?: boolean;
 }): ReactElement {
     const ref = useRef<HTMLDivElement>(null);
     const [status, setStatus] = useState<WidgetStatus>({ state: "not rendered", channel: "", error: "" });
+    const prefix = props.layout ? "layout" : "widget";
     useEffect(() => {
-        const slot = ref.current?.querySelector<HTMLElement>(".widget-host");
+        const slot = ref.current?.querySelector<HTMLElement>(`.${prefix}-host`);
         if (!slot) {
             return;
         }
@@ -129,11 +138,11 @@ function WidgetSlot(props: {
         const observer = new MutationObserver(read);
         observer.observe(slot, { subtree: true, childList: true, attributes: true, characterData: true });
         return () => observer.disconnect();
-    }, []);
+    }, [prefix]);
     const Widget = props.component;
     const tone = stateTone(status.state, status.error);
     return (
-        <div className="widget-slot" data-widget={props.name} ref={ref}>
+        <div className={`${prefix}-slot`} data-widget={props.name} ref={ref}>
             <div className="widget-status">
                 <span className={`pill pill-${tone}`} data-testid="widget-state">
                     <span className="dot" />
@@ -142,7 +151,7 @@ function WidgetSlot(props: {
                 <span className="widget-name">{props.name}</span>
                 {status.channel ? <code className="widget-channel">{status.channel}</code> : null}
             </div>
-            <div className="widget-host">
+            <div className={`${prefix}-host`}>
                 <Widget {...props.widgetProps} />
             </div>
         </div>
@@ -227,6 +236,191 @@ function ConnectionLog(props: { events: ConnectionEvent[] }): ReactElement | nul
     );
 }
 
+/** A run of a widget's On viewers changed action, with its variables. */
+interface ViewersEvent {
+    id: number;
+    at: Date;
+    widget: string;
+    count: string;
+    names: string;
+}
+
+/** What On viewers changed ran with: Count and Names, newest first. */
+function ViewersLog(props: { events: ViewersEvent[] }): ReactElement {
+    return (
+        <section className="card" data-testid="viewers-card">
+            <header className="card-head">
+                <h2>Who else is viewing</h2>
+                <span className="muted">On viewers changed</span>
+            </header>
+            {props.events.length === 0 ? (
+                <p className="muted empty" data-testid="viewers-log-empty">
+                    Open this object in a second window as another user (for example mary): the widget lists them, and
+                    On viewers changed runs with Count and Names.
+                </p>
+            ) : (
+                <ol className="log" id="viewers-log">
+                    {[...props.events].reverse().map(event => (
+                        <li
+                            key={event.id}
+                            className="log-entry"
+                            data-testid="viewers-event"
+                            data-widget={event.widget}
+                            data-count={event.count}
+                            data-names={event.names}
+                        >
+                            <span className="log-time">{formatTime(event.at)}</span>
+                            <span className="log-main">
+                                <strong>On viewers changed</strong>
+                                <span className="muted"> ran in {event.widget}</span>
+                                <dl className="log-vars">
+                                    <dt>count</dt>
+                                    <dd>
+                                        <code>{event.count}</code>
+                                    </dd>
+                                    <dt>names</dt>
+                                    <dd>
+                                        <code>{event.names || "empty"}</code>
+                                    </dd>
+                                </dl>
+                            </span>
+                        </li>
+                    ))}
+                </ol>
+            )}
+        </section>
+    );
+}
+
+/** A toast the user widget's action showed ("your export is ready"). */
+interface Toast {
+    id: number;
+    sender: string;
+    text: string;
+}
+
+/** Action names of the layout's widgets (their action lists). */
+const LAYOUT_ACTIONS = { toast: "toast", banner: "banner", clearBanner: "clearBanner" } as const;
+/** The broadcast the layout's broadcast widget listens to. */
+const LAYOUT_BROADCAST = "all";
+
+/**
+ * The page's layout (what a Mendix layout or snippet holds, outside any data view): a Listen widget for the current
+ * user's notifications, whose action shows a toast, and one for the broadcast `all`, whose actions show and clear a
+ * banner.
+ */
+function LayoutWidgets(props: { component: ComponentType<ListenWidgetProps> | null; boot: PlaygroundBootstrap }) {
+    const { component } = props;
+    const [toasts, setToasts] = useState<Toast[]>([]);
+    const [banner, setBanner] = useState<{ text: string; sender: string } | null>(null);
+    const nextToast = useRef(1);
+    const widgets = useMemo((): ListenWidgetProps[] => {
+        const base = {
+            class: "",
+            style: undefined,
+            tabIndex: 0,
+            topic: undefined,
+            objectSource: undefined,
+            showViewers: false,
+            ignoreOwn: false,
+            delay: 0,
+            serverUrl: ""
+        };
+        return [
+            {
+                ...base,
+                name: "userListen",
+                listenTo: "user",
+                broadcastName: "",
+                actions: [
+                    {
+                        actionName: LAYOUT_ACTIONS.toast,
+                        action: actionValue<ListenActionVariables>(false, variables => {
+                            const toast = {
+                                id: nextToast.current++,
+                                sender: variables?.sender ?? "",
+                                text: variables?.data || "You have a new notification."
+                            };
+                            setToasts(list => [...list, toast]);
+                        })
+                    }
+                ]
+            },
+            {
+                ...base,
+                name: "broadcastListen",
+                listenTo: "broadcast",
+                broadcastName: LAYOUT_BROADCAST,
+                actions: [
+                    {
+                        actionName: LAYOUT_ACTIONS.banner,
+                        action: actionValue<ListenActionVariables>(false, variables =>
+                            setBanner({ text: variables?.data || "Announcement", sender: variables?.sender ?? "" })
+                        )
+                    },
+                    {
+                        actionName: LAYOUT_ACTIONS.clearBanner,
+                        action: actionValue<ListenActionVariables>(false, () => setBanner(null))
+                    }
+                ]
+            }
+        ];
+    }, []);
+    return (
+        <>
+            {banner ? (
+                <div className="banner" role="status" data-testid="banner" data-sender={banner.sender}>
+                    <span className="banner-mark" aria-hidden="true">
+                        ⚠
+                    </span>
+                    <span className="banner-text">{banner.text}</span>
+                    <button type="button" className="banner-close" onClick={() => setBanner(null)}>
+                        Dismiss
+                    </button>
+                </div>
+            ) : null}
+            <section className="layout-bar" data-testid="layout-bar">
+                <span className="layout-title">
+                    Layout <span className="muted">· no data view</span>
+                </span>
+                {component ? (
+                    widgets.map(widgetProps => (
+                        <WidgetSlot
+                            key={widgetProps.name}
+                            name={widgetProps.name}
+                            component={component}
+                            widgetProps={widgetProps}
+                            layout
+                        />
+                    ))
+                ) : (
+                    <span className="muted">Loading the widget…</span>
+                )}
+                <span className="layout-hint muted">
+                    Notify the user <b>{props.boot.user?.name ?? "…"}</b> with action{" "}
+                    <code>{LAYOUT_ACTIONS.toast}</code>, or the broadcast <code>{LAYOUT_BROADCAST}</code> with{" "}
+                    <code>{LAYOUT_ACTIONS.banner}</code>
+                </span>
+            </section>
+            <div className="toasts" aria-live="polite">
+                {toasts.map(toast => (
+                    <div key={toast.id} className="toast" role="status" data-testid="toast" data-sender={toast.sender}>
+                        <span className="toast-text">{toast.text}</span>
+                        <button
+                            type="button"
+                            className="toast-close"
+                            aria-label="Close"
+                            onClick={() => setToasts(list => list.filter(item => item.id !== toast.id))}
+                        >
+                            ×
+                        </button>
+                    </div>
+                ))}
+            </div>
+        </>
+    );
+}
+
 interface NotifyResult {
     ok: boolean;
     text: string;
@@ -260,11 +454,35 @@ function NotifyCard(props: {
     const [result, setResult] = useState<NotifyResult | null>(null);
     /** How many answers the form got (tells tests and people that a new answer came, even with the same text). */
     const [answers, setAnswers] = useState(0);
+    // "current", an object's GUID, "user:<name>" (the user's notifications) or "broadcast:<name>".
+    const [kind, name] = target.includes(":") ? target.split(/:(.*)/) : ["object", ""];
     const targetObject = target === "current" ? current : (boot.objects.find(o => o.guid === target) ?? current);
-    const topic =
-        boot.topicMode === "key" && targetObject.keyTopic
-            ? targetObject.keyTopic
-            : `${targetObject.entity}.${targetObject.guid}`;
+    let topic: string;
+    if (kind === "user") {
+        topic = userTopic(name);
+    } else if (kind === "broadcast") {
+        topic = broadcastTopic(name);
+    } else {
+        topic =
+            boot.topicMode === "key" && targetObject.keyTopic
+                ? targetObject.keyTopic
+                : `${targetObject.entity}.${targetObject.guid}`;
+    }
+
+    /** A new target: the layout's widgets listen for their own action names. */
+    const changeTarget = (value: string): void => {
+        setTarget(value);
+        if (value.startsWith("user:")) {
+            setAction(LAYOUT_ACTIONS.toast);
+            setData("Your export is ready.");
+        } else if (value.startsWith("broadcast:")) {
+            setAction(LAYOUT_ACTIONS.banner);
+            setData("Maintenance tonight from 22:00 to 22:30.");
+        } else if (kind !== "object") {
+            setAction(boot.actions[0] ?? "refresh");
+            setData("");
+        }
+    };
 
     const submit = async (event: FormEvent): Promise<void> => {
         event.preventDefault();
@@ -272,20 +490,21 @@ function NotifyCard(props: {
         setResult(null);
         const send: NotifySend = {
             at: new Date(),
-            channel: `private-${topic}`,
-            objectGuid: targetObject.guid,
+            channel: channelForTopic(topic),
+            objectGuid: kind === "object" ? targetObject.guid : "",
             action,
             data,
             sender,
             count
         };
+        const targetBody: Record<string, string> =
+            kind === "object" ? { guid: targetObject.guid, topicMode: boot.topicMode } : { [kind]: name };
         try {
             const response = await fetch("/playground/notify", {
                 method: "POST",
                 headers: { "Content-Type": "application/json" },
                 body: JSON.stringify({
-                    guid: targetObject.guid,
-                    topicMode: boot.topicMode,
+                    ...targetBody,
                     action,
                     data,
                     sender,
@@ -326,14 +545,26 @@ function NotifyCard(props: {
             </header>
             <form className="form" onSubmit={event => void submit(event)} data-testid="notify-form">
                 <label>
-                    <span>Object</span>
-                    <select name="target" value={target} onChange={event => setTarget(event.target.value)}>
-                        <option value="current">Shown object ({current.caption})</option>
-                        {boot.objects.map(object => (
-                            <option key={object.guid} value={object.guid}>
-                                {object.caption} · {object.entity}
-                            </option>
-                        ))}
+                    <span>Target</span>
+                    <select name="target" value={target} onChange={event => changeTarget(event.target.value)}>
+                        <optgroup label="An object (its pages)">
+                            <option value="current">Shown object ({current.caption})</option>
+                            {boot.objects.map(object => (
+                                <option key={object.guid} value={object.guid}>
+                                    {object.caption} · {object.entity}
+                                </option>
+                            ))}
+                        </optgroup>
+                        <optgroup label="A user (all their pages)">
+                            {boot.users.map(user => (
+                                <option key={user.name} value={`user:${user.name}`}>
+                                    User {user.name} · {user.fullName}
+                                </option>
+                            ))}
+                        </optgroup>
+                        <optgroup label="A broadcast (every signed-in user)">
+                            <option value={`broadcast:${LAYOUT_BROADCAST}`}>Broadcast {LAYOUT_BROADCAST}</option>
+                        </optgroup>
                     </select>
                 </label>
                 <label>
@@ -379,8 +610,8 @@ function NotifyCard(props: {
                     </label>
                 </div>
                 <div className="form-foot">
-                    <code className="topic" title="topic">
-                        private-{topic}
+                    <code className="topic" title="channel" data-testid="notify-channel">
+                        {channelForTopic(topic)}
                     </code>
                     <button type="submit" className="primary" disabled={busy} data-testid="notify-button">
                         {busy ? "Sending…" : "Notify"}
@@ -415,6 +646,7 @@ function NotifyCard(props: {
 
 function TipsCard(props: { boot: PlaygroundBootstrap }): ReactElement {
     const { boot } = props;
+    const flags = readFlags();
     const toggles: Array<{ key: string; label: string; active: boolean; href: string }> = [
         {
             key: QUERY.widgets,
@@ -445,6 +677,18 @@ function TipsCard(props: { boot: PlaygroundBootstrap }): ReactElement {
             label: "Topic by key attribute",
             active: boot.topicMode === "key",
             href: pageUrl({ [QUERY.topic]: boot.topicMode === "key" ? null : "key" })
+        },
+        {
+            key: QUERY.viewers,
+            label: "Show who else is viewing",
+            active: flags.viewers,
+            href: pageUrl({ [QUERY.viewers]: flags.viewers ? null : "1" })
+        },
+        {
+            key: QUERY.layout,
+            label: "User & broadcast widgets",
+            active: flags.layout,
+            href: pageUrl({ [QUERY.layout]: flags.layout ? null : "1" })
         }
     ];
     const active = toggles.filter(toggle => toggle.active);
@@ -465,6 +709,13 @@ function TipsCard(props: { boot: PlaygroundBootstrap }): ReactElement {
                 <li>Open a second window and notify from one: both run the action at once.</li>
                 <li>
                     Switch to <b>eve</b>: she may not read the object, so her subscription is refused.
+                </li>
+                <li>
+                    <a href={pageUrl({ [QUERY.viewers]: "1", [QUERY.layout]: "1" })} data-testid="modes-link">
+                        See every mode
+                    </a>
+                    : open it as john and as mary: each page lists the other viewer; Notify a user shows a toast in that
+                    user&apos;s pages only, a broadcast shows a banner in every page.
                 </li>
             </ol>
             <div className="toggles" role="group" aria-label="Widget settings">
@@ -532,8 +783,16 @@ function HowCard(props: { boot: PlaygroundBootstrap }): ReactElement {
     );
 }
 
+/** The page's own switches (query parameters the server does not read): see QUERY. */
+function readFlags(): { viewers: boolean; layout: boolean } {
+    const query = new URLSearchParams(window.location.search);
+    return { viewers: query.get(QUERY.viewers) === "1", layout: query.get(QUERY.layout) === "1" };
+}
+
 function App(props: { boot: PlaygroundBootstrap }): ReactElement {
     const { boot } = props;
+    const flags = useMemo(readFlags, []);
+    const [viewersEvents, setViewersEvents] = useState<ViewersEvent[]>([]);
     const [component, setComponent] = useState<ComponentType<ListenWidgetProps> | null>(null);
     const [loadProblem, setLoadProblem] = useState<string | null>(boot.widgetProblem);
     const [objectGuid, setObjectGuid] = useState(boot.objectGuid);
@@ -658,6 +917,10 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                 setLog(state => addRefused(state, { ...about, reason }));
                 return;
             }
+            if (send.objectGuid === "") {
+                // A user's or a broadcast's notification: the layout's widgets show it, the data view does not get it.
+                return;
+            }
             const what = send.count > 1 ? `these ${send.count} notifications` : "this notification";
             for (const slot of document.querySelectorAll<HTMLElement>(".widget-slot")) {
                 const widget = slot.dataset.widget ?? "";
@@ -698,9 +961,23 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
         []
     );
 
+    const logViewers = useCallback((widget: string, vars?: ViewersChangedVariables) => {
+        const entry: ViewersEvent = {
+            id: nextId.current++,
+            at: new Date(),
+            widget,
+            count: vars?.count?.toString() ?? "",
+            names: vars?.names ?? ""
+        };
+        setViewersEvents(list => [...list, entry]);
+    }, []);
+
     const widgetNames = useMemo(() => Array.from({ length: boot.widgets }, (_, i) => `listen${i + 1}`), [boot]);
     const outcome = useMemo(
-        () => (lastSend === null ? null : summarizeSend(entriesSince(log, lastSend.at, lastSend.channel), widgetNames)),
+        () =>
+            lastSend === null || lastSend.objectGuid === ""
+                ? null
+                : summarizeSend(entriesSince(log, lastSend.at, lastSend.channel), widgetNames),
         [log, lastSend, widgetNames]
     );
     const explain = useMemo(
@@ -727,8 +1004,13 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                 class: "",
                 style: undefined,
                 tabIndex: 0,
+                listenTo: "object",
                 objectSource,
                 topic,
+                broadcastName: "",
+                showViewers: flags.viewers,
+                viewersCaption: available("Also viewing:"),
+                onViewersChanged: actionValue<ViewersChangedVariables>(false, vars => logViewers(name, vars)),
                 actions: boot.actions.map(actionName => ({
                     actionName,
                     action: actionValue<ListenActionVariables>(Boolean(executing[`${name}|${actionName}`]), variables =>
@@ -743,7 +1025,7 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                 ),
                 serverUrl: ""
             })),
-        [widgetNames, objectSource, topic, executing, execute, logConnection, boot]
+        [widgetNames, objectSource, topic, executing, execute, logConnection, logViewers, flags.viewers, boot]
     );
 
     const readable = boot.readable.includes(current.guid);
@@ -808,6 +1090,7 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                     </nav>
                 </div>
             </header>
+            {flags.layout ? <LayoutWidgets component={component} boot={boot} /> : null}
             <main className="grid">
                 <div className="column">
                     <section className="card card-dataview">
@@ -867,6 +1150,7 @@ function App(props: { boot: PlaygroundBootstrap }): ReactElement {
                         slowMs={boot.slowMs}
                         onClear={() => setLog(clearLog)}
                     />
+                    {flags.viewers ? <ViewersLog events={viewersEvents} /> : null}
                     <ConnectionLog events={connectionEvents} />
                     <TipsCard boot={boot} />
                 </div>

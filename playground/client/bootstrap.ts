@@ -53,7 +53,11 @@ export const QUERY = {
     ignoreOwn: "ignoreOwn",
     delay: "delay",
     slowMs: "slowMs",
-    topic: "topic"
+    topic: "topic",
+    /** `1`: the data view's widgets show who else is viewing (read by the page itself). */
+    viewers: "viewers",
+    /** `1`: the page's layout holds a Listen widget for the user's notifications and one for a broadcast. */
+    layout: "layout"
 } as const;
 
 /** `?user=` value that signs out. */

@@ -46,14 +46,26 @@ export interface ActionValue<TArguments> {
     execute(args: TArguments): void;
 }
 
+/** Variables of the widget's On viewers changed action (`count` is a big.js `Big`, as Mendix passes numbers). */
+export interface ViewersChangedVariables {
+    count: { toString(): string } | undefined;
+    names: string | undefined;
+}
+
 /** Props of the Listen widget as the Mendix client passes them (see typings/ListenProps.d.ts). */
 export interface ListenWidgetProps {
     name: string;
     class: string;
     style?: Record<string, string>;
     tabIndex?: number;
-    objectSource: DynamicValue<ObjectItem>;
+    listenTo: "object" | "user" | "broadcast";
+    /** Absent when the property is not configured (a widget in a layout, outside any data view). */
+    objectSource?: DynamicValue<ObjectItem>;
     topic?: DynamicValue<string>;
+    broadcastName: string;
+    showViewers: boolean;
+    viewersCaption?: DynamicValue<string>;
+    onViewersChanged?: ActionValue<ViewersChangedVariables>;
     actions: Array<{ actionName: string; action?: ActionValue<ListenActionVariables> }>;
     ignoreOwn: boolean;
     delay: number;

@@ -1,8 +1,9 @@
 /**
  * Client of the Mendix access check (contract in docs/access-check.md and docs/architecture.md):
  * `POST <MENDIX_APP_URL>/rest/notifylisten/v1/access` with the browser's `Cookie` and `X-Csrf-Token`
- * and JSON `{ "channel", "topic" }`. 200 `{ "user" }` allows; 401 = no session; 403 = may not listen;
- * anything else (other status, garbage, redirect, network error, timeout) = unavailable.
+ * and JSON `{ "channel", "topic", "kind" }` (`kind`: `object` for `private-<topic>` and `presence-<topic>`, `user`,
+ * `broadcast`). 200 `{ "user", "displayName"? }` allows; 401 = no session; 403 = may not listen; anything else
+ * (other status, garbage, a `displayName` that is not a short string, redirect, network error, timeout) = unavailable.
  *
  * It uses `node:http` / `node:https` with one keep-alive `Agent` per protocol (bounded sockets), not the
  * global `fetch`: undici's web streams and WASM parser were ~28 % of the server's CPU on the browser auth
@@ -16,6 +17,7 @@
 import { randomInt } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
+import { validateDisplayName } from "../../protocol/index.js";
 import { createGate, type Busy, type GateLimits, type GateStats } from "./gate.js";
 
 export const ACCESS_CHECK_PATH = "/rest/notifylisten/v1/access";
@@ -30,8 +32,12 @@ export const ACCESS_MAX_SOCKETS = 64;
  */
 export const ACCESS_IDLE_SOCKET_MS = 4_000;
 
+/** What the access check is asked about: an object (its private or presence channel), a user channel, or a broadcast. */
+export type AccessKind = "object" | "user" | "broadcast";
+
 export type AccessResult =
-    | { outcome: "allowed"; user: string }
+    /** `displayName` only when the app answered a non-empty one. */
+    | { outcome: "allowed"; user: string; displayName?: string }
     | { outcome: "not_authenticated" }
     | { outcome: "forbidden" }
     /**
@@ -46,6 +52,7 @@ export interface AccessCheckRequest {
     timeoutMs: number;
     channel: string;
     topic: string;
+    kind: AccessKind;
     /** The browser's `Cookie` header, forwarded as is. */
     cookie?: string;
     /** The browser's `X-Csrf-Token` header, forwarded as is. */
@@ -93,7 +100,10 @@ function unreachable(error: unknown): Unavailable {
     return { outcome: "unavailable", reason: "the access check could not be reached", cause };
 }
 
-/** Reads a 200 answer: `{ "user": "<name>" }` allows, anything else is unavailable. */
+/**
+ * Reads a 200 answer: `{ "user": "<name>", "displayName"?: "<name shown>" }` allows, anything else is unavailable.
+ * An empty or `null` `displayName` counts as absent (what a Mendix export mapping sends for an empty attribute).
+ */
 function readAllowed(text: string, status: number): AccessResult {
     let json: unknown;
     try {
@@ -101,11 +111,30 @@ function readAllowed(text: string, status: number): AccessResult {
     } catch {
         return { outcome: "unavailable", reason: "the access check answered 200 without JSON", status };
     }
-    const user = json !== null && typeof json === "object" ? (json as { user?: unknown }).user : undefined;
-    if (typeof user !== "string") {
+    const answer = json !== null && typeof json === "object" ? (json as { user?: unknown; displayName?: unknown }) : {};
+    if (typeof answer.user !== "string" || answer.user === "") {
         return { outcome: "unavailable", reason: 'the access check answered 200 without { "user": "<name>" }', status };
     }
-    return { outcome: "allowed", user };
+    const { displayName } = answer;
+    if (displayName === undefined || displayName === null || displayName === "") {
+        return { outcome: "allowed", user: answer.user };
+    }
+    if (typeof displayName !== "string") {
+        return {
+            outcome: "unavailable",
+            reason: "the access check answered a displayName that is not a string",
+            status
+        };
+    }
+    const problem = validateDisplayName(displayName);
+    if (problem !== null) {
+        return {
+            outcome: "unavailable",
+            reason: `the access check answered a displayName that is too long: ${problem}`,
+            status
+        };
+    }
+    return { outcome: "allowed", user: answer.user, displayName };
 }
 
 /** A request on a kept-alive connection that the app closed meanwhile fails like this; it is sent once more. */
@@ -156,7 +185,7 @@ export function createAccessClient(options: AccessClientOptions = {}): AccessCli
 
     const check = (request: AccessCheckRequest): Promise<AccessResult> =>
         new Promise<AccessResult>(resolve => {
-            const body = JSON.stringify({ channel: request.channel, topic: request.topic });
+            const body = JSON.stringify({ channel: request.channel, topic: request.topic, kind: request.kind });
             const headers: http.OutgoingHttpHeaders = {
                 "Content-Type": "application/json",
                 "Content-Length": Buffer.byteLength(body),

@@ -9,8 +9,10 @@ import { z } from "zod";
 import {
     CATCHUP_FIELDS_MAX_BYTES,
     MAX_PAYLOAD_BYTES,
+    broadcastTopic,
     channelForTopic,
     defaultTopic,
+    userTopic,
     validateTopic,
     type NotificationPayload
 } from "../../protocol/index.js";
@@ -20,6 +22,7 @@ import { jsonBody, limiter } from "../middleware.js";
 import {
     MAX_BATCH_SIZE,
     actionSchema,
+    broadcastSchema,
     changedDateSchema,
     dataSchema,
     entitySchema,
@@ -28,6 +31,7 @@ import {
     senderSchema,
     socketIdSchema,
     topicSchema,
+    userSchema,
     type NotifyResponse
 } from "../schemas.js";
 import type { TriggerItem } from "../trigger.js";
@@ -40,8 +44,39 @@ export const NOTIFY_BODY_LIMIT = 16 * 1024;
 /** `Module.Entity.guid` topics give entity and guid for the payload. */
 const OBJECT_TOPIC = /^([A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)\.(\d{1,20})$/;
 
+/** The targets of a notification, as named in messages: exactly one per notification. */
+function targetsOf(value: {
+    topic?: unknown;
+    entity?: unknown;
+    guid?: unknown;
+    user?: unknown;
+    broadcast?: unknown;
+}): string[] {
+    const targets: string[] = [];
+    if (value.topic != null) targets.push("topic");
+    // With a topic, entity and guid are only the payload's fields (as before users and broadcasts existed).
+    if (value.topic == null && (value.entity != null || value.guid != null)) targets.push("entity and guid");
+    if (value.user != null) targets.push("user");
+    if (value.broadcast != null) targets.push("broadcast");
+    return targets;
+}
+
+/** "The field is sent and not null", in JSON Schema words (null counts as absent, see `optional`). */
+const present = Object.fromEntries(
+    (["topic", "entity", "user", "broadcast", "guid"] as const).map(name => [
+        name,
+        {
+            required: [name],
+            properties: {
+                [name]: name === "guid" ? { anyOf: [{ type: "string" }, { type: "integer" }] } : { type: "string" }
+            }
+        }
+    ])
+) as Record<"topic" | "entity" | "guid" | "user" | "broadcast", object>;
+
 /**
- * One notification: `topic`, or `entity` and `guid`; `action` (or `actionName`, its name in the Mendix 7
+ * One notification with exactly one target: `topic`, `entity` and `guid`, `user` (a Mendix user name) or `broadcast`
+ * (a broadcast name); `action` (or `actionName`, its name in the Mendix 7
  * payload, so that payload is accepted verbatim); optional `sender`, `changedDate` (ISO 8601 or epoch
  * milliseconds), `data`, `socketId`. The only validation of a notification; ../openapi.ts documents it.
  */
@@ -50,6 +85,8 @@ export const notificationSchema = z
         topic: optional(topicSchema),
         entity: optional(entitySchema),
         guid: optional(guidSchema),
+        user: optional(userSchema),
+        broadcast: optional(broadcastSchema),
         action: optional(actionSchema),
         actionName: optional(
             actionSchema.meta({
@@ -79,11 +116,24 @@ export const notificationSchema = z
                 message: `differs from action ("${value.actionName}" and "${value.action}"): send one of the two`
             });
         }
-        if (value.topic != null) {
+        const targets = targetsOf(value);
+        if (targets.length > 1) {
+            issues.addIssue({
+                code: "custom",
+                path: [],
+                message: `has ${targets.join(" and ")}: send exactly one target (topic, entity and guid, user, or broadcast)`
+            });
+            return;
+        }
+        if (value.topic != null || value.user != null || value.broadcast != null) {
             return;
         }
         if (value.entity == null && value.guid == null) {
-            issues.addIssue({ code: "custom", path: ["topic"], message: "send a topic, or entity and guid" });
+            issues.addIssue({
+                code: "custom",
+                path: ["topic"],
+                message: "send one target: a topic, entity and guid, a user, or a broadcast"
+            });
         } else if (value.entity == null) {
             issues.addIssue({ code: "custom", path: ["entity"], message: "is required with guid (or send a topic)" });
         } else if (value.guid == null) {
@@ -100,14 +150,19 @@ export const notificationSchema = z
     .meta({
         allOf: [
             {
-                anyOf: [
-                    { required: ["topic"], properties: { topic: { type: "string" } } },
+                oneOf: [
+                    { allOf: [present.topic], not: { anyOf: [present.user, present.broadcast] } },
                     {
-                        required: ["entity", "guid"],
-                        properties: {
-                            entity: { type: "string" },
-                            guid: { anyOf: [{ type: "string" }, { type: "integer" }] }
-                        }
+                        allOf: [present.entity, present.guid],
+                        not: { anyOf: [present.topic, present.user, present.broadcast] }
+                    },
+                    {
+                        allOf: [present.user],
+                        not: { anyOf: [present.topic, present.entity, present.guid, present.broadcast] }
+                    },
+                    {
+                        allOf: [present.broadcast],
+                        not: { anyOf: [present.topic, present.entity, present.guid, present.user] }
                     }
                 ]
             },
@@ -124,6 +179,8 @@ export const notificationSchema = z
         topic: value.topic ?? undefined,
         entity: value.entity ?? undefined,
         guid: value.guid ?? undefined,
+        user: value.user ?? undefined,
+        broadcast: value.broadcast ?? undefined,
         action: (value.action ?? value.actionName) as string,
         sender: value.sender ?? undefined,
         changedDate: value.changedDate ?? undefined,
@@ -155,7 +212,13 @@ export function prepareNotification(
     now: Date | string = new Date(),
     index?: number
 ): PreparedNotification {
-    const topic = input.topic ?? defaultTopic(input.entity!, input.guid!);
+    const topic =
+        input.topic ??
+        (input.user !== undefined
+            ? userTopic(input.user)
+            : input.broadcast !== undefined
+              ? broadcastTopic(input.broadcast)
+              : defaultTopic(input.entity!, input.guid!));
     const derived = input.entity !== undefined && input.guid !== undefined ? null : OBJECT_TOPIC.exec(topic);
     const payload: NotificationPayload = {
         entity: input.entity ?? derived?.[1] ?? "",

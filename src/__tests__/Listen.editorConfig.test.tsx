@@ -12,8 +12,13 @@ function values(overrides: Partial<ListenPreviewProps> = {}): ListenPreviewProps
         readOnly: false,
         renderMode: "design",
         translate: text => text,
+        listenTo: "object",
         objectSource: { caption: "Order" },
         topic: "",
+        broadcastName: "all",
+        showViewers: false,
+        viewersCaption: "Also viewing:",
+        onViewersChanged: null,
         actions: [{ actionName: "refresh", action: {} }],
         ignoreOwn: false,
         delay: 0,
@@ -29,9 +34,61 @@ describe("Listen.editorConfig check()", () => {
         expect(check(values())).toEqual([]);
     });
 
-    it("reports a missing object source", () => {
+    it("reports a missing object source when there is no Topic either", () => {
         expect(check(values({ objectSource: null }))).toEqual([
-            { property: "objectSource", message: expect.stringMatching(/Select the object to listen to/) }
+            {
+                property: "objectSource",
+                message: expect.stringMatching(/Select the object to listen to.*or set the Topic/)
+            }
+        ]);
+        expect(check(values({ objectSource: null, topic: "'Sales.Order.number.1001'" }))).toEqual([]);
+    });
+
+    it("accepts the current user's notifications and a broadcast without an object", () => {
+        expect(check(values({ listenTo: "user", objectSource: null }))).toEqual([]);
+        expect(check(values({ listenTo: "broadcast", objectSource: null, broadcastName: "maintenance" }))).toEqual([]);
+    });
+
+    it("reports an object, a Topic and Show who else is viewing outside object mode", () => {
+        for (const listenTo of ["user", "broadcast"] as const) {
+            expect(check(values({ listenTo, topic: "'orders'", showViewers: true }))).toEqual([
+                {
+                    property: "objectSource",
+                    message: expect.stringMatching(/needs no object: clear the Object to listen/)
+                },
+                { property: "topic", message: expect.stringMatching(/has its own topic: clear the Topic/) },
+                { property: "showViewers", message: expect.stringMatching(/works only with Listen to: The object/) }
+            ]);
+        }
+    });
+
+    it("reports an empty or invalid Broadcast name", () => {
+        const broadcast = { listenTo: "broadcast", objectSource: null } as const;
+        expect(check(values({ ...broadcast, broadcastName: " " }))).toEqual([
+            { property: "broadcastName", message: "Enter the Broadcast name, for example all or maintenance." }
+        ]);
+        expect(check(values({ ...broadcast, broadcastName: "new version" }))).toEqual([
+            { property: "broadcastName", message: expect.stringMatching(/"new version" contains characters/) }
+        ]);
+        // Outside broadcast mode the name is not used.
+        expect(check(values({ broadcastName: "" }))).toEqual([]);
+    });
+
+    it("reports On viewers changed without Show who else is viewing", () => {
+        expect(check(values({ onViewersChanged: {} }))).toEqual([
+            { property: "onViewersChanged", message: expect.stringMatching(/only with Show who else is viewing/) }
+        ]);
+        expect(check(values({ onViewersChanged: {}, showViewers: true }))).toEqual([]);
+    });
+
+    it("reports a literal Topic with a reserved prefix, and one too long for the viewers' channel", () => {
+        expect(check(values({ topic: "'user-mary'" }))).toEqual([
+            { property: "topic", message: expect.stringMatching(/"user-mary" starts with "user-", which is reserved/) }
+        ]);
+        const topic = `'${"a".repeat(156)}'`;
+        expect(check(values({ topic }))).toEqual([]);
+        expect(check(values({ topic, showViewers: true }))).toEqual([
+            { property: "topic", message: expect.stringMatching(/at most 155 characters/) }
         ]);
     });
 
@@ -115,9 +172,41 @@ describe("Listen previews", () => {
         expect(getCustomCaption(values())).toBe("Listen: refresh");
     });
 
-    it("getProperties keeps Studio Pro's properties", () => {
-        const defaults = [{ caption: "General", properties: [{ key: "topic", caption: "Topic" }] }];
-        expect(getProperties(values(), defaults)).toEqual(defaults);
+    it("getProperties hides the Broadcast name outside broadcast mode and the Viewers caption without viewers", () => {
+        const defaults = () => [
+            {
+                caption: "General",
+                propertyGroups: [
+                    {
+                        caption: "Listen to",
+                        properties: [
+                            { key: "topic", caption: "Topic" },
+                            { key: "broadcastName", caption: "Broadcast name" }
+                        ]
+                    },
+                    { caption: "Viewers", properties: [{ key: "viewersCaption", caption: "Viewers caption" }] }
+                ]
+            }
+        ];
+        const keys = (properties: ReturnType<typeof defaults>): string[] =>
+            properties.flatMap(tab => tab.propertyGroups.flatMap(group => group.properties.map(p => p.key)));
+        expect(keys(getProperties(values(), defaults()) as ReturnType<typeof defaults>)).toEqual(["topic"]);
+        expect(
+            keys(
+                getProperties(values({ listenTo: "broadcast", showViewers: true }), defaults()) as ReturnType<
+                    typeof defaults
+                >
+            )
+        ).toEqual(["topic", "broadcastName", "viewersCaption"]);
+    });
+
+    it("captions name the mode when it is not the object", () => {
+        expect(getCustomCaption(values({ listenTo: "user" }))).toBe("Listen (user): refresh");
+        expect(getCustomCaption(values({ listenTo: "broadcast", broadcastName: "maintenance" }))).toBe(
+            "Listen (broadcast maintenance): refresh"
+        );
+        const { container } = render(preview(values({ showViewers: true })));
+        expect(container.textContent).toBe("Listen: refreshAlso viewing: …");
     });
 
     it("the editor preview reads 'Listen: <action names>'", () => {

@@ -78,7 +78,10 @@ export function listenProps(overrides: Partial<ListenContainerProps> = {}): List
     return {
         name: "listen1",
         class: "",
+        listenTo: "object",
         objectSource: objectSource("281474976710657", "Sales.Order"),
+        broadcastName: "all",
+        showViewers: false,
         actions: [actionEntry("refresh", actionValue())],
         ignoreOwn: false,
         delay: 0,

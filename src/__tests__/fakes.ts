@@ -29,13 +29,19 @@ export class FakeChannel implements ChannelLike {
     subscribed = false;
     pending = false;
     cancelled = false;
+    /** Presence channels only, like pusher-js: `user_id` -> `user_info` of the members, set on subscription. */
+    readonly members?: { members: Record<string, unknown> };
     readonly named = new Map<string, Callback[]>();
     readonly globals: GlobalCallback[] = [];
 
     constructor(
         readonly name: string,
         private readonly client: FakePusher
-    ) {}
+    ) {
+        if (name.startsWith("presence-")) {
+            this.members = { members: {} };
+        }
+    }
 
     bind(event: string, callback: Callback): this {
         this.named.set(event, [...(this.named.get(event) ?? []), callback]);
@@ -111,6 +117,10 @@ export class FakeChannel implements ChannelLike {
             this.subscribed = true;
             if (this.cancelled) {
                 this.client.unsubscribe(this.name);
+            } else if (this.members) {
+                // pusher-js takes the members from the server's subscription_succeeded, then emits its Members.
+                this.members.members = { ...(this.client.presence.get(this.name) ?? {}) };
+                this.emit("pusher:subscription_succeeded", this.members);
             } else {
                 this.emit("pusher:subscription_succeeded", {});
             }
@@ -125,6 +135,8 @@ export class FakePusher implements PusherLike {
     readonly authorizations: string[] = [];
     readonly sentAuth = new Map<string, string>();
     readonly unsubscribed: string[] = [];
+    /** The server side of presence channels: the members each presence channel has (`user_id` -> `user_info`). */
+    readonly presence = new Map<string, Record<string, unknown>>();
     state: "initialized" | "connecting" | "connected" | "unavailable" | "disconnected" = "initialized";
     disconnected = false;
     /** Whether a connection attempt can reach the server; while false, attempts hang in "connecting". */
@@ -282,6 +294,32 @@ export class FakePusher implements PusherLike {
         this.attempt++;
         this.disconnected = true;
         this.setState("disconnected");
+    }
+
+    /**
+     * A member joins a presence channel, as the broker tells pusher-js (`pusher_internal:member_added`; a user's
+     * second connection is not told): pusher-js keeps one entry per `user_id` and emits `pusher:member_added`.
+     */
+    memberAdded(channel: string, userId: string, info: unknown): void {
+        this.presence.set(channel, { ...(this.presence.get(channel) ?? {}), [userId]: info });
+        const target = this.channels.get(channel);
+        if (target?.subscribed && target.members) {
+            target.members.members[userId] = info;
+            target.emit("pusher:member_added", { id: userId, info });
+        }
+    }
+
+    /** A member leaves a presence channel (its last connection closed): `pusher:member_removed`. */
+    memberRemoved(channel: string, userId: string): void {
+        const members = { ...(this.presence.get(channel) ?? {}) };
+        delete members[userId];
+        this.presence.set(channel, members);
+        const target = this.channels.get(channel);
+        if (target?.subscribed && target.members && userId in target.members.members) {
+            const info = target.members.members[userId];
+            delete target.members.members[userId];
+            target.emit("pusher:member_removed", { id: userId, info });
+        }
     }
 
     /** A notification from the server: delivered like pusher-js delivers a channel event. */

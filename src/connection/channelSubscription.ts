@@ -1,13 +1,19 @@
 import { ListenError } from "../utils/errors";
 import { retryDelay } from "./backoff";
 import { isPusherEvent, type ChannelLike } from "./pusherJs";
+import type { PresenceMembers } from "../utils/viewers";
 import type { SubscriptionStatus } from "./status";
 
 export interface SubscriptionHandlers {
     onStatus(status: SubscriptionStatus): void;
     /** A notification arrived: `action` is the event name, `data` its payload. */
     onEvent(action: string, data: unknown): void;
+    /** Presence channels: the members, once subscribed and whenever one joins or leaves. */
+    onMembers?(members: PresenceMembers): void;
 }
+
+/** The pusher-js events after which a presence channel's members changed (or arrived). */
+const MEMBER_EVENTS = /^pusher:(subscription_succeeded|member_added|member_removed)$/;
 
 export interface ChannelSubscription {
     /** Our authorizer could not get a signature; the reason is kept until pusher-js reports the subscription error. */
@@ -72,7 +78,18 @@ export function subscribeChannel(
         handlers.onStatus({ state: "retrying", error, retryInMs: delayMs });
     };
 
+    /** A copy of a presence channel's members (pusher-js changes its own in place), for `onMembers`. */
+    const reportMembers = (): void => {
+        const members = channel.members?.members;
+        if (members !== undefined && handlers.onMembers) {
+            handlers.onMembers({ ...members });
+        }
+    };
+
     const onChannelEvent = (event: string, data: unknown): void => {
+        if (MEMBER_EVENTS.test(event)) {
+            reportMembers();
+        }
         if (event === "pusher:subscription_succeeded") {
             clearTimeout(retryTimer);
             failures = 0;
@@ -87,6 +104,7 @@ export function subscribeChannel(
     const channel = client.subscribe(channelName);
     channel.bind_global(onChannelEvent);
     if (channel.subscribed === true) {
+        reportMembers();
         handlers.onStatus({ state: "subscribed" });
     }
     return {

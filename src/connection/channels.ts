@@ -1,4 +1,5 @@
 import type { CatchupAnswer, CatchupCursor } from "../../protocol";
+import type { PresenceMembers } from "../utils/viewers";
 import type { ChannelSubscription } from "./channelSubscription";
 import type { ChannelListener, SubscriptionStatus } from "./status";
 
@@ -31,6 +32,8 @@ export interface ChannelEntry {
      * Pusher SDK), and the catch-up cannot know what that sender sent meanwhile.
      */
     unstamped?: boolean;
+    /** Presence channels: the last members pusher-js reported, for widgets that join later. */
+    members?: PresenceMembers;
 }
 
 export interface Channels {

@@ -206,7 +206,13 @@ export function openServerConnection(
             },
             // A notification sent again for widgets that were subscribing runs under its own action name.
             onEvent: (event, data) =>
-                deliver(entry, event === CATCH_UP_EVENT ? (data as StampedPayload).actionName : event, data)
+                deliver(entry, event === CATCH_UP_EVENT ? (data as StampedPayload).actionName : event, data),
+            onMembers: members => {
+                entry.members = members;
+                for (const listener of [...entry.listeners]) {
+                    listener.onMembers?.(members);
+                }
+            }
         });
     };
 
@@ -384,6 +390,9 @@ export function openServerConnection(
         add(channelName, listener) {
             const { entry, isNew } = channels.join(channelName, listener);
             listener.onStatus(channelStatus(entry.status, problem()));
+            if (entry.members !== undefined) {
+                listener.onMembers?.(entry.members);
+            }
             if (phase.name === "standby") {
                 open(phase.config);
             } else if (isNew && phase.name === "open") {

@@ -108,6 +108,20 @@ export function openSocket({ createPusher, config, authorize, events }: SocketOp
         events.onError(state);
     });
 
+    const restart = (): void => {
+        restarting = true;
+        client.disconnect();
+        restarting = false;
+        client.connect();
+    };
+    // The browser is online again (Wi-Fi back, laptop lid opened): try at once instead of at the next backoff step.
+    const onOnline = (): void => {
+        if (state.status === "connecting" || state.status === "unavailable") {
+            restart();
+        }
+    };
+    globalThis.addEventListener?.("online", onOnline);
+
     return {
         config,
         get state() {
@@ -116,15 +130,11 @@ export function openSocket({ createPusher, config, authorize, events }: SocketOp
         subscribe: channelName => client.subscribe(channelName),
         unsubscribe: channelName => client.unsubscribe(channelName),
         connect: () => client.connect(),
-        restart() {
-            restarting = true;
-            client.disconnect();
-            restarting = false;
-            client.connect();
-        },
+        restart,
         close() {
             if (state.status !== "closed") {
                 state = { status: "closed" };
+                globalThis.removeEventListener?.("online", onOnline);
                 client.disconnect();
             }
         }

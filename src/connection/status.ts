@@ -1,4 +1,5 @@
 import type { ListenError } from "../utils/errors";
+import type { PresenceMembers } from "../utils/viewers";
 
 /** What a widget hears about its channel. */
 export type SubscriptionStatus =
@@ -33,6 +34,8 @@ export interface ChannelListener {
     onLost?(): void;
     /** The channel listens again after an interruption; the missed notifications were passed to `onEvent` before. */
     onReconnected?(info: Reconnected): void;
+    /** Presence channels: the members, when the listener joins (if known) and whenever they change. */
+    onMembers?(members: PresenceMembers): void;
 }
 
 /** What the widgets of a channel are told: a problem of the connection, unless the channel has its own error. */

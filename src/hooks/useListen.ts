@@ -2,19 +2,26 @@ import Big from "big.js";
 import { useContext, useEffect, useMemo, useRef, useState } from "react";
 import type { ListenContainerProps } from "../../typings/ListenProps";
 import { DISPATCH_EVENT, type DispatchEventDetail } from "../../protocol/trace";
+import { presenceChannelForTopic, validateChannel } from "../../protocol";
 import { getPageConnectionManager, type SubscriptionStatus } from "../connection";
 import { actionListError } from "../utils/actions";
 import { createDispatcher, type ActionLookup, type DispatcherOptions } from "../utils/dispatcher";
 import { resolveServer } from "../utils/endpoints";
-import { getCurrentUserName } from "../utils/session";
-import { resolveTopic, type TopicResolution } from "../utils/topic";
+import { getCurrentUserName, sessionModuleLoaded } from "../utils/session";
+import { resolveListenTopic, type TopicResolution } from "../utils/topic";
+import type { Viewer } from "../utils/viewers";
 import { ConnectionManagerContext } from "./connectionContext";
+import { useViewers } from "./useViewers";
 
 export type ListenProps = Pick<
     ListenContainerProps,
     | "name"
+    | "listenTo"
     | "objectSource"
     | "topic"
+    | "broadcastName"
+    | "showViewers"
+    | "onViewersChanged"
     | "actions"
     | "serverUrl"
     | "ignoreOwn"
@@ -35,6 +42,8 @@ export interface ListenStatus {
     channel?: string;
     /** Set for "error" and "retrying": what is wrong, for the modeller or the user. */
     message?: string;
+    /** Show who else is viewing: the other viewers, once the presence channel told them. */
+    viewers?: Viewer[];
 }
 
 /** What the connection last said about a channel on a server. */
@@ -127,6 +136,13 @@ export function useListen(props: ListenProps): ListenStatus {
     const subscriptionState = useState<Subscription>();
     const subscription = subscriptionState[0];
     const setSubscription = subscriptionState[1];
+    // The current user's name may come from mendix/session, which loads after the first render.
+    const sessionState = useState(false);
+    const sessionKnown = sessionState[0];
+    const setSessionKnown = sessionState[1];
+    useEffect(() => {
+        void sessionModuleLoaded.then(() => setSessionKnown(true));
+    }, [setSessionKnown]);
 
     useEffect(() => {
         latest.current = props;
@@ -137,8 +153,18 @@ export function useListen(props: ListenProps): ListenStatus {
     const endpoints = server.ok ? server.endpoints : undefined;
     // Cheap enough for every render: a few names checked against the action rules.
     const configError = server.ok ? actionListError(props.actions.map(item => item.actionName)) : server.message;
-    const resolution = resolveTopic(props.objectSource, props.topic);
+    const resolution = resolveListenTopic(props, getCurrentUserName(), sessionKnown);
     const channel = configError === null && resolution.status === "ready" ? resolution.channel : undefined;
+    // Show who else is viewing: the presence channel of the object's topic, beside the action channel.
+    const presence =
+        props.showViewers &&
+        (props.listenTo ?? "object") === "object" &&
+        channel !== undefined &&
+        resolution.status === "ready"
+            ? presenceChannelForTopic(resolution.topic)
+            : undefined;
+    const presenceProblem = presence === undefined ? null : validateChannel(presence);
+    const viewers = useViewers(manager, endpoints, presenceProblem === null ? presence : undefined, latest);
 
     useEffect(() => {
         if (channel === undefined || endpoints === undefined) {
@@ -176,7 +202,14 @@ export function useListen(props: ListenProps): ListenStatus {
         subscription !== undefined && subscription.channel === channel && subscription.base === endpoints?.base
             ? subscription.status
             : undefined;
-    const status = widgetStatus(configError, resolution, current);
+    let status = widgetStatus(configError, resolution, current);
+    const viewersError = presenceProblem === null ? viewers?.error : `${presenceProblem} (Show who else is viewing)`;
+    if (viewersError !== undefined && status.state === "listening") {
+        status = { ...status, state: "error", message: viewersError };
+    }
+    if (presence !== undefined) {
+        status.viewers = viewers?.viewers ?? [];
+    }
 
     const { state, message } = status;
     const name = props.name;

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 describe("browser caller (access check)", () => {
-    it("signs on 200 { user } and forwards Cookie, X-Csrf-Token and JSON { channel, topic }", async () => {
+    it("signs on 200 { user } and forwards Cookie, X-Csrf-Token and JSON { channel, topic, kind }", async () => {
         access.mode = "allow";
         const before = access.requests.length;
         const { status, body } = await answer(postForm(auth, { socket_id: SOCKET, channel_name: CHANNEL }, BROWSER));
@@ -43,7 +43,7 @@ describe("browser caller (access check)", () => {
                 cookie: BROWSER.Cookie,
                 csrfToken: BROWSER["X-Csrf-Token"],
                 contentType: "application/json",
-                body: { channel: CHANNEL, topic: "Sales.Order.281474976710657" }
+                body: { channel: CHANNEL, topic: "Sales.Order.281474976710657", kind: "object" }
             })
         ]);
     });
@@ -164,7 +164,10 @@ describe("input validation", () => {
         [{ socket_id: "1.1:private-x", channel_name: CHANNEL }, "socket_id"],
         [{ socket_id: "1.1\n", channel_name: CHANNEL }, "socket_id"],
         [{ socket_id: SOCKET, channel_name: "Sales.Order.1" }, "channel_name"],
-        [{ socket_id: SOCKET, channel_name: "presence-Sales.Order.1" }, "channel_name"],
+        [{ socket_id: SOCKET, channel_name: "presence-user-mary" }, "channel_name"],
+        [{ socket_id: SOCKET, channel_name: "private-user-=6Dary" }, "channel_name"],
+        [{ socket_id: SOCKET, channel_name: "private-broadcast-" }, "channel_name"],
+        [{ socket_id: SOCKET, channel_name: "public-x" }, "channel_name"],
         [{ socket_id: SOCKET, channel_name: "private-" }, "channel_name"],
         [{ socket_id: SOCKET, channel_name: "private-a b" }, "channel_name"],
         [{ socket_id: SOCKET, channel_name: `private-${"x".repeat(160)}` }, "channel_name"],

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 
 export type AccessMode =
-    /** 200 `{ "user": <user> }` */
+    /** 200 `{ "user": <user> }`, plus `"displayName": <displayName>` when that is set */
     | "allow"
     /** 401 */
     | "unauthenticated"
@@ -41,6 +41,8 @@ export interface FakeAccess {
     url: string;
     mode: AccessMode;
     user: string;
+    /** Answered as `displayName` in "allow" mode unless undefined (any JSON value, to test bad answers). */
+    displayName: unknown;
     /** Delay before answering (ms), for slow-but-answering checks. */
     delayMs: number;
     readonly requests: AccessRequestRecord[];
@@ -50,7 +52,12 @@ export interface FakeAccess {
 export async function startFakeAccess(mode: AccessMode = "allow"): Promise<FakeAccess> {
     const app = express();
     const requests: AccessRequestRecord[] = [];
-    const state = { mode, user: "john", delayMs: 0 };
+    const state: { mode: AccessMode; user: string; displayName: unknown; delayMs: number } = {
+        mode,
+        user: "john",
+        displayName: undefined,
+        delayMs: 0
+    };
     app.post("/rest/notifylisten/v1/access", express.json(), async (req, res) => {
         requests.push({
             method: req.method,
@@ -66,7 +73,11 @@ export async function startFakeAccess(mode: AccessMode = "allow"): Promise<FakeA
         }
         switch (state.mode) {
             case "allow":
-                res.json({ user: state.user });
+                res.json(
+                    state.displayName === undefined
+                        ? { user: state.user }
+                        : { user: state.user, displayName: state.displayName }
+                );
                 return;
             case "unauthenticated":
                 res.status(401).json({ error: "no session" });
@@ -109,6 +120,12 @@ export async function startFakeAccess(mode: AccessMode = "allow"): Promise<FakeA
         },
         set user(value: string) {
             state.user = value;
+        },
+        get displayName() {
+            return state.displayName;
+        },
+        set displayName(value: unknown) {
+            state.displayName = value;
         },
         get delayMs() {
             return state.delayMs;

@@ -4,7 +4,10 @@
  */
 import { Writable } from "node:stream";
 import PusherClient from "pusher-js";
-import type { Channel } from "pusher-js";
+import type { Channel, ChannelAuthorizationCallback, ChannelAuthorizationHandler } from "pusher-js";
+
+/** What a channel authorization answers (pusher-js does not export its name). */
+type ChannelAuthorizationData = NonNullable<Parameters<ChannelAuthorizationCallback>[1]>;
 import { createApp, type AppOptions, type RunningApp } from "../../server/app";
 import { loadConfig, type Config } from "../../server/config";
 import { createLogger } from "../../server/logger";
@@ -94,6 +97,28 @@ export interface Listener {
 }
 
 /**
+ * pusher-js's channel authorization as a browser sends it, with a session `Cookie`: pusher-js's Node transport
+ * (the xmlhttprequest package) drops a `Cookie` header, so this posts the same form with fetch.
+ */
+export function fetchAuthorizer(endpoint: string, headers: Record<string, string>): ChannelAuthorizationHandler {
+    return (params, callback) => {
+        fetch(endpoint, {
+            method: "POST",
+            headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ socket_id: params.socketId, channel_name: params.channelName }).toString()
+        })
+            .then(async response => {
+                if (!response.ok) {
+                    callback(new Error(`received status: ${response.status}`), null);
+                    return;
+                }
+                callback(null, (await response.json()) as ChannelAuthorizationData);
+            })
+            .catch((error: Error) => callback(error, null));
+    };
+}
+
+/**
  * A real pusher-js client configured from GET /rest/pusher/key, authorizing channels through
  * POST /rest/pusher/auth with the given headers (Bearer in tests: the relay path).
  */
@@ -117,11 +142,10 @@ export async function connectListener(
         forceTLS,
         enabledTransports: ["ws"],
         disableStats: true,
-        channelAuthorization: {
-            endpoint: `${url}/rest/pusher/auth`,
-            transport: "ajax",
-            headers: authHeaders
-        }
+        channelAuthorization:
+            authHeaders.Cookie === undefined
+                ? { endpoint: `${url}/rest/pusher/auth`, transport: "ajax", headers: authHeaders }
+                : { customHandler: fetchAuthorizer(`${url}/rest/pusher/auth`, authHeaders) }
     });
     try {
         await waitFor(() => client.connection.state === "connected", timeoutMs, "pusher-js to connect");

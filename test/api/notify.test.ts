@@ -377,7 +377,12 @@ describe("notify input errors", () => {
         ["action of 201 characters", { topic: TOPIC, action: "x".repeat(201) }, "action", /at most 200/],
         ["numeric action", { topic: TOPIC, action: 42 }, "action", /must be a string/],
         ["action and actionName differ", { topic: TOPIC, action: "a", actionName: "b" }, "actionName", /differs/],
-        ["no topic, entity or guid", { action: "refresh" }, "topic", /send a topic, or entity and guid/],
+        [
+            "no topic, entity or guid",
+            { action: "refresh" },
+            "topic",
+            /send one target: a topic, entity and guid, a user, or a broadcast/
+        ],
         ["entity without guid", { entity: "Sales.Order", action: "refresh" }, "guid", /is required with entity/],
         ["guid without entity", { guid: GUID, action: "refresh" }, "entity", /is required with guid/],
         ["entity without module", { entity: "Order", guid: GUID, action: "refresh" }, "entity", /like Sales.Order/],

@@ -472,6 +472,16 @@ describe("real answers validate against the declared response schemas", () => {
         }
     });
 
+    it("states the notification targets and the presence answer", () => {
+        const schemas = (doc as { components: { schemas: Record<string, { properties: Record<string, unknown> }> } })
+            .components.schemas;
+        expect(Object.keys(schemas.Notification.properties)).toEqual(
+            expect.arrayContaining(["topic", "user", "broadcast"])
+        );
+        expect(schemas.AuthResponse.properties).toHaveProperty("channel_data");
+        expect(JSON.stringify(schemas.Notification)).toContain("exactly one target");
+    });
+
     it("the Notification schema gives the server's verdict on generated notifications", () => {
         const notification = validator("#/components/schemas/Notification");
         const pick = <T>(...values: T[]) => fc.constantFrom(...values);
@@ -485,8 +495,15 @@ describe("real answers validate against the declared response schemas", () => {
                     "",
                     null,
                     1,
-                    "t".repeat(157)
+                    "t".repeat(157),
+                    "user-mary",
+                    "user-=6a",
+                    "user-Mary=20Jones",
+                    "broadcast-",
+                    "broadcast-all"
                 ),
+                user: pick<unknown>("mary", "Mary Jones", "józef", "", "ó".repeat(30), null, 3),
+                broadcast: pick<unknown>("all", "maintenance", "a b", "", null, false),
                 entity: pick<unknown>("Sales.Order", "Sales", "1Sales.Order", null, 5),
                 guid: pick<unknown>("281474976710657", "1a", 281474976710657, 2 ** 53, -1, 1.5, null),
                 action: pick<unknown>("refresh", "Refresh order", "pusher:x", "pusherx", "client-x", "", null, 7),

@@ -284,4 +284,39 @@ describe("presence channels", () => {
         bob.disconnect();
         expect(await removed).toEqual({ id: "bob", info: { name: "Bob" } });
     });
+
+    it("one member per user_id: a user's second socket adds no member, only its last one leaving removes it", async () => {
+        const alice = await client({ presenceUser: { user_id: "alice", user_info: { name: "Alice" } } });
+        const aliceChannel = await subscribe(alice, "presence-tabs");
+        const added = collectEvents<{ id: string }>(aliceChannel, "pusher:member_added");
+        const removed = collectEvents<{ id: string }>(aliceChannel, "pusher:member_removed");
+        const bobTabs = [];
+        for (let tab = 0; tab < 3; tab++) {
+            const bob = await client({ presenceUser: { user_id: "bob", user_info: { name: "Bob" } } });
+            await subscribe(bob, "presence-tabs");
+            bobTabs.push(bob);
+        }
+        const users = async () =>
+            (
+                (await (await broker.sdk().get({ path: "/channels/presence-tabs/users" })).json()) as {
+                    users: Array<{ id: string }>;
+                }
+            ).users.map(user => user.id);
+        await waitFor(() => added.events.length === 1, 3_000);
+        expect(await users()).toEqual(["alice", "bob"]);
+
+        // One tab unsubscribes, one disconnects: bob stays.
+        bobTabs[0].unsubscribe("presence-tabs");
+        bobTabs[1].disconnect();
+        await delay(200);
+        expect(removed.events).toEqual([]);
+        expect(await users()).toEqual(["alice", "bob"]);
+
+        bobTabs[2].disconnect();
+        await waitFor(() => removed.events.length === 1, 3_000);
+        await delay(100);
+        expect(added.events.map(member => member.id)).toEqual(["bob"]);
+        expect(removed.events.map(member => member.id)).toEqual(["bob"]);
+        expect(await users()).toEqual(["alice"]);
+    });
 });

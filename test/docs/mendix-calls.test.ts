@@ -309,7 +309,7 @@ describe("topology A: the access check contract of docs/access-check.md", () => 
         expect(seen.at(-1)).toEqual({
             cookie: "XASSESSIONID=session-of-john",
             csrf: "csrf-of-john",
-            body: { channel: "private-Sales.Order.number.42", topic: "Sales.Order.number.42" }
+            body: { channel: "private-Sales.Order.number.42", topic: "Sales.Order.number.42", kind: "object" }
         });
     });
 

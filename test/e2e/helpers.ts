@@ -85,7 +85,9 @@ export async function startServer(
     return { app, url, port: Number(new URL(url).port), mendix, close: () => app.close() };
 }
 
-export type NotifyBody = ({ topic: string } | { entity: string; guid: string }) & {
+export type NotifyBody = (
+    { topic: string } | { entity: string; guid: string } | { user: string } | { broadcast: string }
+) & {
     action: string;
     sender?: string;
     changedDate?: string;
@@ -224,6 +226,28 @@ export async function waitForRuns(page: Page, count: number, timeout = 2_000): P
         );
     }
     return actionLog(page);
+}
+
+/** The other viewers each data-view widget lists (Show who else is viewing), per widget. */
+export async function viewersShown(page: Page): Promise<string[][]> {
+    return page.$$eval(".widget-slot .widget-host", hosts =>
+        hosts.map(host =>
+            [...host.querySelectorAll(".widget-listen-viewers .widget-listen-viewer")].map(
+                item => item.textContent ?? ""
+            )
+        )
+    );
+}
+
+/** The runs of On viewers changed the page logged, oldest first: [widget, count, names]. */
+export async function viewersEvents(page: Page): Promise<Array<[string, string, string]>> {
+    const events = await page.$$eval("[data-testid=viewers-event]", items =>
+        items.map(item => {
+            const data = (item as HTMLElement).dataset;
+            return [data.widget ?? "", data.count ?? "", data.names ?? ""] as [string, string, string];
+        })
+    );
+    return events.reverse();
 }
 
 /** Bounded pause (to prove that something does NOT happen). */

@@ -305,7 +305,9 @@ describe.skipIf(!chromiumPath)("the playground explains what happened", () => {
             slowMs: "false",
             delay: "false",
             ignoreOwn: "false",
-            topic: "false"
+            topic: "false",
+            viewers: "false",
+            layout: "false"
         });
         await expect(page.isVisible("[data-testid=chips-reset]")).resolves.toBe(false);
 
@@ -337,7 +339,9 @@ describe.skipIf(!chromiumPath)("the playground explains what happened", () => {
             slowMs: "false",
             delay: "false",
             ignoreOwn: "false",
-            topic: "false"
+            topic: "false",
+            viewers: "false",
+            layout: "false"
         });
         const [after] = await waitForWidgets(page, "listening");
         expect(after.channel).toBe(CHANNEL_2);

@@ -284,8 +284,12 @@ describe("credentials and injection", () => {
         "private-über",
         "private-a/b",
         "private-a%0ab",
-        "presence-Sales.Order.1",
-        "presence-a",
+        "presence-user-mary",
+        "presence-broadcast-all",
+        "presence-encrypted-x",
+        "private-user-=6Dary",
+        "private-user-m=c3=a1",
+        "private-broadcast-",
         "private-encrypted-Sales.Order.1",
         "private-encrypted-",
         "Sales.Order.1",
@@ -321,7 +325,7 @@ describe("credentials and injection", () => {
         expect(mendix.checks.length).toBe(before);
     });
 
-    it("refuses injected, presence, encrypted and non-private channel names with 400 (Bearer and session)", async () => {
+    it("refuses injected, encrypted, malformed user, presence-of-user and non-private channel names with 400 (Bearer and session)", async () => {
         const before = mendix.checks.length;
         for (const channel of channels) {
             for (const headers of [BEARER, SESSION]) {

@@ -110,7 +110,21 @@ function checkAuth(testCase: AuthCase, answer: Answer): string | null {
         return `signed a request that must not be signed: ${testCase.label}`;
     }
     const body = answer.json as Record<string, unknown>;
-    const wanted = expectedAuth(BROKER.key, BROKER.secret, testCase.signs.socketId, testCase.signs.channel);
+    const { socketId, channel } = testCase.signs;
+    if (channel.startsWith("presence-")) {
+        // The member is the access check's user ("alice", no display name), whatever the request said.
+        const member = JSON.stringify({ user_id: "alice", user_info: { name: "alice" } });
+        const wanted = expectedAuth(BROKER.key, BROKER.secret, socketId, `${channel}:${member}`);
+        if (
+            Object.keys(body).join() !== "auth,channel_data,catchup" ||
+            body.auth !== wanted ||
+            body.channel_data !== member
+        ) {
+            return `wrong presence signature ${answer.text} (wanted ${wanted} for ${member}): ${testCase.label}`;
+        }
+        return null;
+    }
+    const wanted = expectedAuth(BROKER.key, BROKER.secret, socketId, channel);
     // `auth`, and the catch-up position of a first subscription (docs/architecture-catchup.md).
     if (Object.keys(body).join() !== "auth,catchup" || body.auth !== wanted) {
         return `wrong signature ${answer.text} (wanted ${wanted}): ${testCase.label}`;
@@ -215,11 +229,11 @@ describe("fuzzed requests to the companion server", () => {
                 }
             );
             expect(tried.auth).toBeGreaterThanOrEqual(RUNS.auth * PER_RUN);
-            // The access check got only well-formed requests for private channels.
+            // The access check got only well-formed requests for private and presence channels.
             for (const check of mendix.checks) {
                 expect(typeof check.channel).toBe("string");
-                expect(check.channel).toBe(`private-${String(check.topic)}`);
-                expect(String(check.channel)).toMatch(/^private-[A-Za-z0-9_\-=@,.;]{1,156}$/);
+                expect([`private-${String(check.topic)}`, `presence-${String(check.topic)}`]).toContain(check.channel);
+                expect(String(check.channel)).toMatch(/^(?:private|presence)-[A-Za-z0-9_\-=@,.;]{1,156}$/);
             }
         },
         FUZZ_TIMEOUT_MS

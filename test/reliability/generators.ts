@@ -16,6 +16,47 @@ export const TOPIC_RE = /^[A-Za-z0-9_\-=@,.;]{1,156}$/;
 export function isValidTopic(topic: string): boolean {
     return TOPIC_RE.test(topic) && !topic.startsWith("encrypted-");
 }
+/**
+ * The user channel's encoding of a Mendix user name (docs/notify.md, "Channel names"), restated: the name's UTF-8
+ * bytes, those of A-Z a-z 0-9 _ - . @ as they are, every other byte as =XX (upper-case hex). Undefined for a name
+ * with a broken character (an unpaired surrogate has no UTF-8 form).
+ */
+export function encodeUserNameForOracle(name: string): string | undefined {
+    const bytes = Buffer.from(name, "utf8");
+    if (bytes.toString("utf8") !== name) return undefined;
+    return [...bytes]
+        .map(byte => {
+            const character = String.fromCharCode(byte);
+            return /^[A-Za-z0-9_.@-]$/.test(character)
+                ? character
+                : "=" + byte.toString(16).toUpperCase().padStart(2, "0");
+        })
+        .join("");
+}
+
+/** The user name an encoded one holds, or undefined unless it is exactly a name's encoding. */
+function decodeUserNameForOracle(encoded: string): string | undefined {
+    if (!/^(?:[A-Za-z0-9_.@-]|=[0-9A-F]{2})+$/.test(encoded)) return undefined;
+    const bytes: number[] = [];
+    for (const token of encoded.match(/=[0-9A-F]{2}|[^=]/g) ?? []) {
+        bytes.push(token.length === 3 ? parseInt(token.slice(1), 16) : token.charCodeAt(0));
+    }
+    const raw = Buffer.from(bytes);
+    const name = raw.toString("utf8");
+    // Bytes that are not UTF-8 decode to U+FFFD and so do not come back.
+    return Buffer.from(name, "utf8").equals(raw) && encodeUserNameForOracle(name) === encoded ? name : undefined;
+}
+
+/**
+ * A topic a notification may name: a valid topic, and when it starts with the reserved `user-` or `broadcast-`,
+ * one that names a user (exactly encoded) or a broadcast.
+ */
+function isNotifiableTopic(topic: string): boolean {
+    if (!isValidTopic(topic)) return false;
+    if (topic.startsWith("user-")) return decodeUserNameForOracle(topic.slice(5)) !== undefined;
+    if (topic.startsWith("broadcast-")) return topic.length > "broadcast-".length;
+    return true;
+}
 const SOCKET_ID_RE = /^\d+\.\d+$/;
 const ENTITY_RE = /^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/;
 const GUID_RE = /^\d{1,20}$/;
@@ -55,7 +96,19 @@ type Field = unknown;
 
 const channelChar = fc.constantFrom(..."abcXYZ019_-=@,.;".split(""));
 const validTopic = fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom(...WATCHED_TOPICS, "Sales.Order.281474976710657", "x", "a;b,c=d@e") },
+    {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+            ...WATCHED_TOPICS,
+            "Sales.Order.281474976710657",
+            "x",
+            "a;b,c=d@e",
+            "user-john",
+            "user-alice",
+            "user-Mary=20Jones",
+            "broadcast-all"
+        )
+    },
     { weight: 2, arbitrary: fc.string({ unit: channelChar, minLength: 1, maxLength: 40 }) },
     { weight: 1, arbitrary: fc.string({ unit: channelChar, minLength: 150, maxLength: 156 }) }
 );
@@ -73,7 +126,13 @@ const badTopic = fc.oneof(
         "%2e%2e",
         "private-a:private-b",
         "encrypted-x",
-        "encrypted-"
+        "encrypted-",
+        "user-",
+        "user-=6Aohn",
+        "user-=c3=b3",
+        "user-=C3",
+        "user-a,b",
+        "broadcast-"
     ),
     fc.string({ unit: "binary", minLength: 1, maxLength: 30 }).filter(s => !TOPIC_RE.test(s))
 );
@@ -121,6 +180,7 @@ const socketIdField: fc.Arbitrary<Field> = fc.oneof(
 const channelField: fc.Arbitrary<Field> = fc.oneof(
     { weight: 6, arbitrary: validTopic.map(t => `private-${t}`) },
     { weight: 2, arbitrary: validTopic.map(t => `private-${FORBIDDEN_PREFIX}${t}`.slice(0, 164)) },
+    { weight: 1, arbitrary: validTopic.map(t => `presence-${t}`.slice(0, 164)) },
     {
         weight: 3,
         arbitrary: fc.constantFrom(
@@ -436,25 +496,40 @@ export const authCase: fc.Arbitrary<AuthCase> = fc
         const socketId = asSent(input.socketId);
         const channel = asSent(input.channel);
         const socketOk = typeof socketId === "string" && SOCKET_ID_RE.test(socketId);
+        // Signed: private-<topic> (user- and broadcast- topics naming a user or broadcast) and presence-<object topic>.
         const channelOk =
-            typeof channel === "string" && channel.startsWith("private-") && isValidTopic(channel.slice(8));
+            typeof channel === "string" &&
+            ((channel.startsWith("private-") && isNotifiableTopic(channel.slice(8))) ||
+                (channel.startsWith("presence-") &&
+                    isValidTopic(channel.slice(9)) &&
+                    !/^(?:user|broadcast)-/.test(channel.slice(9))));
         if (!socketOk || !channelOk) {
             return { label, headers, body: encoded.body, expect: { status: 400, codes: ["invalid_request"] } };
         }
         const signs = { socketId: socketId, channel: channel };
-        const forbidden = channel.slice(8).startsWith(FORBIDDEN_PREFIX);
+        const topic = channel.slice(channel.indexOf("-") + 1);
+        const forbidden = topic.startsWith(FORBIDDEN_PREFIX);
+        // A user channel is signed only for its own user (the fake Mendix app answers "alice"); a relaying caller
+        // must name the user (these requests never do) for user and presence channels.
+        const userChannel = channel.startsWith("private-user-");
+        const needsUser = userChannel || channel.startsWith("presence-");
+        const relayed: Expectation = needsUser ? { status: 400, codes: ["invalid_request"] } : { status: 200 };
+        const browser: Expectation =
+            forbidden || (userChannel && channel !== "private-user-alice")
+                ? { status: 403, codes: ["forbidden"] }
+                : { status: 200 };
         let expect: Expectation;
         switch (input.credential) {
             case "bearer":
-                expect = { status: 200 };
+                expect = relayed;
                 break;
             case "wrongBearer":
             case "sessionWrongBearer":
-                expect = isWrong(input.wrongKey) ? { status: 401, codes: ["invalid_api_key"] } : { status: 200 };
+                expect = isWrong(input.wrongKey) ? { status: 401, codes: ["invalid_api_key"] } : relayed;
                 break;
             case "session":
             case "basicWithSession":
-                expect = forbidden ? { status: 403, codes: ["forbidden"] } : { status: 200 };
+                expect = browser;
                 break;
             case "none":
             case "sessionNoCsrf":
@@ -521,6 +596,24 @@ const notificationFields: fc.Arbitrary<NotificationFields> = fc.record({
         { weight: 5, arbitrary: fc.constant(MISSING) },
         { weight: 1, arbitrary: fc.constant(null) },
         { weight: 1, arbitrary: badTopic },
+        { weight: 1, arbitrary: wrongType }
+    ),
+    user: fc.oneof(
+        { weight: 14, arbitrary: fc.constant(MISSING) },
+        {
+            weight: 2,
+            arbitrary: fc.constantFrom("john", "Mary Jones", "józef", "a=b", "ann+x@example.com", "李", "o'neil")
+        },
+        { weight: 1, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 60 }) },
+        { weight: 1, arbitrary: fc.constantFrom("", "x".repeat(151), "x".repeat(152), "ó".repeat(25), "\ud800") },
+        { weight: 1, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: wrongType }
+    ),
+    broadcast: fc.oneof(
+        { weight: 14, arbitrary: fc.constant(MISSING) },
+        { weight: 2, arbitrary: fc.constantFrom("all", "maintenance", "a;b,c=d@e") },
+        { weight: 1, arbitrary: fc.constantFrom("", "a b", "x".repeat(146), "x".repeat(147)) },
+        { weight: 1, arbitrary: fc.constant(null) },
         { weight: 1, arbitrary: wrongType }
     ),
     entity: fc.oneof(
@@ -612,10 +705,19 @@ export function judgeNotification(generated: NotificationFields): NotificationVe
             typeof value === "number" && !Number.isFinite(value) ? null : value
         ])
     );
-    const { topic, entity, guid, action, sender, changedDate, data, socketId, unknown } = fields;
+    const { topic, entity, guid, user, broadcast, action, sender, changedDate, data, socketId, unknown } = fields;
     const invalid = { valid: false };
     if (present(unknown)) return invalid;
-    if (!absent(topic) && !(typeof topic === "string" && isValidTopic(topic))) return invalid;
+    if (!absent(topic) && !(typeof topic === "string" && isNotifiableTopic(topic))) return invalid;
+    // A user name: any text with a UTF-8 form whose channel `private-user-<encoded>` has at most 164 characters.
+    const encodedUser = typeof user === "string" && user !== "" ? encodeUserNameForOracle(user) : undefined;
+    if (!absent(user) && !(encodedUser !== undefined && `private-user-${encodedUser}`.length <= 164)) return invalid;
+    if (
+        !absent(broadcast) &&
+        !(typeof broadcast === "string" && broadcast !== "" && isValidTopic(`broadcast-${broadcast}`))
+    ) {
+        return invalid;
+    }
     if (!absent(entity) && !(typeof entity === "string" && ENTITY_RE.test(entity))) return invalid;
     // A guid as a JSON number only while it is exact (a safe integer); it then counts as its digits.
     const guidText =
@@ -642,9 +744,17 @@ export function judgeNotification(generated: NotificationFields): NotificationVe
         return invalid;
     if (!absent(data) && !(typeof data === "string" && characters(data) <= 8000)) return invalid;
     if (!absent(socketId) && !(typeof socketId === "string" && SOCKET_ID_RE.test(socketId))) return invalid;
+    // Exactly one target: a topic (entity and guid then only fill the payload), entity and guid, a user, a broadcast.
+    const objectTarget = absent(topic) && (!absent(entity) || !absent(guid));
+    const targets = [!absent(topic), objectTarget, !absent(user), !absent(broadcast)].filter(Boolean).length;
+    if (targets > 1) return invalid;
     let resolvedTopic: string;
     if (typeof topic === "string") {
         resolvedTopic = topic;
+    } else if (encodedUser !== undefined) {
+        resolvedTopic = `user-${encodedUser}`;
+    } else if (typeof broadcast === "string") {
+        resolvedTopic = `broadcast-${broadcast}`;
     } else if (typeof entity === "string" && guidText !== undefined) {
         resolvedTopic = `${entity}.${guidText}`;
         // The derived topic must still make a valid channel name.

@@ -5,6 +5,7 @@
  * widget's connection events, so a run can count lost and duplicated runs. Authorization goes through the relay path
  * (Bearer API key): the Mendix access check is not what these runs test.
  */
+import { WebSocket as NodeWebSocket } from "ws";
 import type { StampedPayload } from "../../protocol";
 import { createConnectionManager, type ConnectionManager } from "../../src/connection/manager";
 import type { Reconnected, SubscriptionStatus } from "../../src/connection/status";
@@ -30,6 +31,12 @@ export interface WidgetPage {
     subscribed(): number;
     close(): void;
 }
+
+// The widget ships pusher-js's worker build, which reads `self` and opens the global WebSocket of a browser or a
+// worker; Node 20 has neither, so these pages give it both (ws is the WebSocket client the other Node tests use).
+const browserLike = globalThis as { self?: unknown; WebSocket?: unknown };
+browserLike.self ??= globalThis;
+browserLike.WebSocket ??= NodeWebSocket;
 
 /** A page of widgets on `channels`, connected to the server at `serverUrl` (a proxy in front of it, say). */
 export function openWidgetPage(

@@ -71,12 +71,23 @@ async function startWithPlayground(env: NodeJS.ProcessEnv, host = "127.0.0.1") {
 }
 
 /** A pusher-js listener subscribed (through the Bearer relay) to the demo key topic; counts what it receives. */
-async function listenOn(port: number): Promise<{ events: Array<{ event: string; data: unknown }> }> {
-    const client: PusherClient = createListener({ url: `http://127.0.0.1:${port}`, port }, BEARER);
+async function listenOn(
+    port: number,
+    channelName = KEY_CHANNEL,
+    params: Record<string, string> = {}
+): Promise<{ events: Array<{ event: string; data: unknown }> }> {
+    const client: PusherClient = createListener({ url: `http://127.0.0.1:${port}`, port }, BEARER, {
+        channelAuthorization: {
+            endpoint: `http://127.0.0.1:${port}/rest/pusher/auth`,
+            transport: "ajax",
+            headers: BEARER,
+            params
+        }
+    });
     cleanup.push(() => client.disconnect());
     const events: Array<{ event: string; data: unknown }> = [];
     await new Promise<void>((resolve, reject) => {
-        const channel = client.subscribe(KEY_CHANNEL);
+        const channel = client.subscribe(channelName);
         channel.bind("pusher:subscription_succeeded", () => resolve());
         channel.bind("pusher:subscription_error", (error: unknown) => reject(new Error(JSON.stringify(error))));
         channel.bind_global((event: string, data: unknown) => {
@@ -218,6 +229,24 @@ describe("finding 1: in local demo mode the relay answers only this machine", ()
         );
         expect(answer.status, answer.body).toBe(200);
         await until(() => listener.events.some(e => e.event === "refresh"), 5_000, "the relayed notification");
+    });
+
+    it("relays a toast to one user and a broadcast banner (the playground's user and broadcast targets)", async () => {
+        const { port } = await startWithPlayground({ PLAYGROUND: "true" });
+        // The relaying Mendix app's path (API key) names the user of a user channel.
+        const mary = await listenOn(port, "private-user-mary", { user: "mary" });
+        const banner = await listenOn(port, "private-broadcast-all");
+        const origin = { Origin: `http://127.0.0.1:${port}` };
+        const toast = await relay({ host: "127.0.0.1", port }, origin, { user: "mary", action: "toast", data: "Hi" });
+        expect(toast.status, toast.body).toBe(200);
+        expect(JSON.parse(toast.body)).toEqual({ triggered: 1, channels: ["private-user-mary"] });
+        const all = await relay({ host: "127.0.0.1", port }, origin, { broadcast: "all", action: "banner" });
+        expect(JSON.parse(all.body)).toEqual({ triggered: 1, channels: ["private-broadcast-all"] });
+        await until(() => mary.events.some(e => e.event === "toast"), 5_000, "mary's toast");
+        await until(() => banner.events.some(e => e.event === "banner"), 5_000, "the banner");
+        const both = await relay({ host: "127.0.0.1", port }, origin, { user: "mary", broadcast: "all", action: "x" });
+        expect(both.status).toBe(400);
+        expect(both.body).toMatch(/send exactly one of guid, user or broadcast/);
     });
 
     it("refuses forwarded requests, foreign Host names (DNS rebinding) and other sites' pages: 403, nothing sent", async () => {

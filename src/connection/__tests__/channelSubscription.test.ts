@@ -169,3 +169,52 @@ describe("subscriptionError", () => {
         });
     });
 });
+
+describe("subscribeChannel on a presence channel", () => {
+    /** A presence channel as pusher-js keeps it: `members.members` is changed in place by pusher-js. */
+    function presenceClient() {
+        const handlers: Handler[] = [];
+        const members: Record<string, unknown> = {};
+        const channel: ChannelLike = {
+            members: { members },
+            bind_global: handler => handlers.push(handler),
+            unbind_global: handler => handlers.splice(handlers.indexOf(handler), 1)
+        };
+        const emit = (event: string, data: unknown = {}): void => {
+            for (const handler of [...handlers]) {
+                handler(event, data);
+            }
+        };
+        return { subscribe: () => channel, members, emit };
+    }
+
+    it("reports a copy of the members once subscribed and after each join and leave, never as a notification", () => {
+        const client = presenceClient();
+        const heard = recorder();
+        const reported: Array<Record<string, unknown>> = [];
+        subscribeChannel(client, "presence-Sales.Order.1", { ...heard, onMembers: members => reported.push(members) });
+        client.members.john = { name: "John Smith" };
+        client.emit("pusher:subscription_succeeded", { members: client.members });
+        client.members.mary = { name: "Mary Jones" };
+        client.emit("pusher:member_added", { id: "mary", info: { name: "Mary Jones" } });
+        delete client.members.john;
+        client.emit("pusher:member_removed", { id: "john", info: { name: "John Smith" } });
+        expect(reported).toEqual([
+            { john: { name: "John Smith" } },
+            { john: { name: "John Smith" }, mary: { name: "Mary Jones" } },
+            { mary: { name: "Mary Jones" } }
+        ]);
+        // Copies: pusher-js changing its own members later does not change what was reported.
+        expect(reported[0]).not.toBe(client.members);
+        expect(heard.statuses).toEqual([{ state: "subscribed" }]);
+        expect(heard.events).toEqual([]);
+    });
+
+    it("reports no members for a private channel", () => {
+        const client = fakeClient();
+        const reported: unknown[] = [];
+        subscribeChannel(client, "private-x", { ...recorder(), onMembers: members => reported.push(members) });
+        client.emit("pusher:subscription_succeeded");
+        expect(reported).toEqual([]);
+    });
+});

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { closeErrorOf, describeClose, isPusherEvent, pusherGivesUpOn, pusherOptions } from "../pusherJs";
 
 describe("closeErrorOf", () => {
@@ -52,6 +52,18 @@ describe("isPusherEvent", () => {
 });
 
 describe("pusherOptions", () => {
+    it("uses TLS to a self-hosted server from an https page, as a browser refuses ws:// there", () => {
+        const authorize = { customHandler: () => undefined };
+        const config = { key: "k", cluster: "local", wsHost: "notify.example.com", wsPort: 443, forceTLS: false };
+        expect(pusherOptions(config, authorize).forceTLS).toBe(false);
+        vi.stubGlobal("location", new URL("https://app.example.com/p/orders"));
+        try {
+            expect(pusherOptions(config, authorize).forceTLS).toBe(true);
+        } finally {
+            vi.unstubAllGlobals();
+        }
+    });
+
     it("uses only cluster (+forceTLS) for Pusher Channels, and ws transports for a self-hosted server", () => {
         const authorize = { customHandler: () => undefined };
         expect(pusherOptions({ key: "k", cluster: "eu" }, authorize)).toEqual({

@@ -81,6 +81,22 @@ describe("openSocket", () => {
         ]);
     });
 
+    it("tries again at once when the browser is online again, unless connected or closed", async () => {
+        const { socket, client } = setup({ reachable: false });
+        await vi.advanceTimersByTimeAsync(0);
+        client.setState("unavailable");
+        client.reachable = true;
+        window.dispatchEvent(new Event("online"));
+        await vi.advanceTimersByTimeAsync(0);
+        expect(client.disconnectCalls).toBe(1);
+        expect(socket.state).toEqual({ status: "connected" });
+        window.dispatchEvent(new Event("online"));
+        expect(client.disconnectCalls).toBe(1);
+        socket.close();
+        window.dispatchEvent(new Event("online"));
+        expect(client.connectCalls).toBe(2);
+    });
+
     it("connect() asks pusher-js to connect again after it gave up", async () => {
         const { socket, client, pushers } = setup({ acceptKey: "another-key" });
         await vi.advanceTimersByTimeAsync(0);
