@@ -9,45 +9,26 @@
  * `npm run build` first (the playground mounts the built widget).
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-import { chromium } from "playwright-core";
-import { createApp } from "../server/app";
-import { loadConfig } from "../server/config";
-import { CHROMIUM_ARGS, findChromium } from "../test/e2e/chromium";
-import { mountPlayground } from "../playground/playground";
-import { REPO_ROOT } from "../playground/root";
-import { findWidgetBuild } from "../playground/widget-build";
+import { runScreenshot } from "./lib/screenshot-session";
 
 const VIEWPORT = { width: 1280, height: 900 };
 const ORDERS = ["281474976710657", "281474976710658"];
 
-async function main(): Promise<void> {
-    const output = path.resolve(process.argv[2] ?? path.join(REPO_ROOT, "docs/images/console.png"));
-    const executablePath = findChromium();
-    if (!executablePath) {
-        throw new Error("No Chromium found: install it (apt-get install -y chromium) or set CHROMIUM_PATH.");
-    }
-    if (!findWidgetBuild()) {
-        throw new Error("The Listen widget is not built: run `npm run build` first.");
-    }
+const token = randomBytes(24).toString("hex");
 
-    const token = randomBytes(24).toString("hex");
-    const config = loadConfig({ LOG_LEVEL: "warn", METRICS_TOKEN: token });
-    const app = await createApp(config, { extend: mountPlayground });
-    const base = await app.listen(0, "127.0.0.1");
-    const notify = async (route: string, body: unknown): Promise<void> => {
-        const response = await fetch(`${base}/rest/pusher/${route}`, {
-            method: "POST",
-            headers: { Authorization: `Bearer ${config.notifyApiKey}`, "Content-Type": "application/json" },
-            body: JSON.stringify(body)
-        });
-        if (!response.ok) {
-            throw new Error(`notify answered ${response.status}: ${await response.text()}`);
-        }
-    };
-    const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
-    try {
+runScreenshot(
+    { image: "docs/images/console.png", env: { METRICS_TOKEN: token } },
+    async ({ browser, base, config, save }) => {
+        const notify = async (route: string, body: unknown): Promise<void> => {
+            const response = await fetch(`${base}/rest/pusher/${route}`, {
+                method: "POST",
+                headers: { Authorization: `Bearer ${config.notifyApiKey}`, "Content-Type": "application/json" },
+                body: JSON.stringify(body)
+            });
+            if (!response.ok) {
+                throw new Error(`notify answered ${response.status}: ${await response.text()}`);
+            }
+        };
         // The pages an operator watches: two of john's tabs (one with three widgets) and eve, who may not listen.
         for (const query of [
             `user=john&object=${ORDERS[0]}&widgets=3`,
@@ -97,12 +78,7 @@ async function main(): Promise<void> {
             undefined,
             { timeout: 10_000 }
         );
-        await page.mouse.move(0, VIEWPORT.height - 1);
-        await page.waitForTimeout(300);
-
-        mkdirSync(path.dirname(output), { recursive: true });
-        await page.screenshot({ path: output, fullPage: false });
-        console.log(`Saved ${path.relative(process.cwd(), output)} (${VIEWPORT.width}x${VIEWPORT.height}).`);
+        await save(page);
 
         const metrics = await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
         const own = (await metrics.text())
@@ -118,13 +94,5 @@ async function main(): Promise<void> {
             `\n/metrics after the session (the server's own series and three process defaults; histogram buckets left out):\n`
         );
         console.log(own.join("\n"));
-    } finally {
-        await browser.close();
-        await app.close();
     }
-}
-
-main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-});
+);

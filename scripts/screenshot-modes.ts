@@ -7,15 +7,8 @@
  * every page), then saves john's window as a 1280x800 PNG (default docs/images/playground-modes.png): the presence
  * list "Also viewing: Mary Jones", the toast and the banner. Needs `npm run build` first.
  */
-import { mkdirSync } from "node:fs";
-import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { createApp } from "../server/app";
-import { loadConfig } from "../server/config";
-import { CHROMIUM_ARGS, findChromium } from "../test/e2e/chromium";
-import { mountPlayground } from "../playground/playground";
-import { REPO_ROOT } from "../playground/root";
-import { findWidgetBuild } from "../playground/widget-build";
+import type { Browser, Page } from "playwright-core";
+import { runScreenshot } from "./lib/screenshot-session";
 
 const VIEWPORT = { width: 1280, height: 800 };
 const ORDER = "281474976710657";
@@ -42,44 +35,16 @@ async function notifyFrom(page: Page, target: string, data: string): Promise<voi
     });
 }
 
-async function main(): Promise<void> {
-    const output = path.resolve(process.argv[2] ?? path.join(REPO_ROOT, "docs/images/playground-modes.png"));
-    const executablePath = findChromium();
-    if (!executablePath) {
-        throw new Error("No Chromium found: install it (apt-get install -y chromium) or set CHROMIUM_PATH.");
-    }
-    if (!findWidgetBuild()) {
-        throw new Error("The Listen widget is not built: run `npm run build` first.");
-    }
+runScreenshot({ image: "docs/images/playground-modes.png" }, async ({ browser, base, save }) => {
+    const mary = await openAs(browser, base, "mary");
+    const john = await openAs(browser, base, "john");
+    await john.waitForSelector(".widget-host .widget-listen-viewer", { timeout: 10_000 });
 
-    const config = loadConfig({ LOG_LEVEL: "warn" });
-    const app = await createApp(config, { extend: mountPlayground });
-    const base = await app.listen(0, "127.0.0.1");
-    const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
-    try {
-        const mary = await openAs(browser, base, "mary");
-        const john = await openAs(browser, base, "john");
-        await john.waitForSelector(".widget-host .widget-listen-viewer", { timeout: 10_000 });
+    await notifyFrom(mary, "user:john", "Your export of 1,204 orders is ready.");
+    await john.waitForSelector("[data-testid=toast]", { timeout: 10_000 });
+    await notifyFrom(mary, "broadcast:all", "Maintenance tonight from 22:00 to 22:30: save your work.");
+    await john.waitForSelector("[data-testid=banner]", { timeout: 10_000 });
+    await john.waitForSelector("[data-testid=viewers-event]", { timeout: 10_000 });
 
-        await notifyFrom(mary, "user:john", "Your export of 1,204 orders is ready.");
-        await john.waitForSelector("[data-testid=toast]", { timeout: 10_000 });
-        await notifyFrom(mary, "broadcast:all", "Maintenance tonight from 22:00 to 22:30: save your work.");
-        await john.waitForSelector("[data-testid=banner]", { timeout: 10_000 });
-        await john.waitForSelector("[data-testid=viewers-event]", { timeout: 10_000 });
-
-        // No hover or focus ring in the picture.
-        await john.mouse.move(0, VIEWPORT.height - 1);
-        await john.waitForTimeout(300);
-        mkdirSync(path.dirname(output), { recursive: true });
-        await john.screenshot({ path: output, fullPage: false });
-        console.log(`Saved ${path.relative(process.cwd(), output)} (${VIEWPORT.width}x${VIEWPORT.height}).`);
-    } finally {
-        await browser.close();
-        await app.close();
-    }
-}
-
-main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
+    await save(john);
 });
