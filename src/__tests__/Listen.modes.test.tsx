@@ -1,47 +1,16 @@
 import { act, render } from "@testing-library/react";
 import type Big from "big.js";
 import type { ActionValue } from "mendix";
-import type { ReactElement } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ListenContainerProps } from "../../typings/ListenProps";
-import { createConnectionManager } from "../connection/manager";
-import { ConnectionManagerContext } from "../hooks/connectionContext";
 import { Listen } from "../Listen";
 import { actionEntry, actionValue, dynamic, listenProps, objectSource } from "./builders";
-import { fakeFetch, fakePusherFactory, type FakePusher } from "./fakes";
+import { setupPage, flush } from "./page";
 import { resetTestSession, setTestSession } from "./shims/mendixSession";
 
 const ORDER_CHANNEL = "private-Sales.Order.281474976710657";
 const PRESENCE_CHANNEL = "presence-Sales.Order.281474976710657";
 const payload = { entity: "", guid: "", changedDate: "2026-12-01T12:00:00.000Z", sender: "system", data: "export-42" };
-
-function setup() {
-    const pushers = fakePusherFactory();
-    const server = fakeFetch();
-    const manager = createConnectionManager({
-        createPusher: pushers.create,
-        fetch: server.fetch,
-        getCsrfToken: () => "csrf",
-        random: () => 0.5
-    });
-    const wrap = (element: ReactElement): ReactElement => (
-        <ConnectionManagerContext.Provider value={manager}>{element}</ConnectionManagerContext.Provider>
-    );
-    const client = (): FakePusher => {
-        const found = pushers.clients[0];
-        if (found === undefined) {
-            throw new Error("no pusher client was created");
-        }
-        return found;
-    };
-    return { manager, pushers, server, wrap, client };
-}
-
-async function flush(ms = 0): Promise<void> {
-    await act(async () => {
-        await vi.advanceTimersByTimeAsync(ms);
-    });
-}
 
 type ViewersVariables = { count: Big | undefined; names: string | undefined };
 
@@ -81,7 +50,7 @@ describe("Listen widget: Show who else is viewing", () => {
     });
 
     it("listens to the object's presence channel beside its action channel, on the same connection", async () => {
-        const { wrap, pushers, client } = setup();
+        const { wrap, pushers, client } = setupPage();
         render(wrap(<Listen {...presenceProps()} />));
         await flush();
         expect(pushers.clients).toHaveLength(1);
@@ -90,14 +59,14 @@ describe("Listen widget: Show who else is viewing", () => {
     });
 
     it("does not join the presence channel unless Show who else is viewing is on", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         render(wrap(<Listen {...listenProps()} />));
         await flush();
         expect([...client().channels.keys()]).toEqual([ORDER_CHANNEL]);
     });
 
     it("lists the other viewers by name, without the current user, and nothing while nobody else is there", async () => {
-        const { wrap, client, pushers } = setup();
+        const { wrap, client, pushers } = setupPage();
         const { container } = render(wrap(<Listen {...presenceProps()} />));
         await flush();
         act(() => client().memberAdded(PRESENCE_CHANNEL, "john", { name: "John Smith" }));
@@ -120,7 +89,7 @@ describe("Listen widget: Show who else is viewing", () => {
     });
 
     it("shows the viewers who were there before the widget joined, once Show who else is viewing turns on", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const { container, rerender } = render(wrap(<Listen {...presenceProps({ showViewers: false })} />));
         await flush();
         // The broker's members before this page's presence subscription.
@@ -131,7 +100,7 @@ describe("Listen widget: Show who else is viewing", () => {
     });
 
     it("runs On viewers changed with Count and Names whenever the set of other viewers changes", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const onViewersChanged = viewersAction();
         render(wrap(<Listen {...presenceProps({ onViewersChanged })} />));
         await flush();
@@ -153,7 +122,7 @@ describe("Listen widget: Show who else is viewing", () => {
     });
 
     it("tells On viewers changed that nobody is there after the data view switches to an object nobody else views", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const onViewersChanged = viewersAction();
         const { rerender } = render(wrap(<Listen {...presenceProps({ onViewersChanged })} />));
         await flush();
@@ -170,7 +139,7 @@ describe("Listen widget: Show who else is viewing", () => {
     });
 
     it("shares one presence subscription between two widgets on the same object, until the last one leaves", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const first = render(wrap(<Listen {...presenceProps({ name: "listen1" })} />));
         await flush();
         act(() => client().memberAdded(PRESENCE_CHANNEL, "mary", { name: "Mary Jones" }));
@@ -189,7 +158,7 @@ describe("Listen widget: Show who else is viewing", () => {
     });
 
     it("shows why when the server refuses the presence channel", async () => {
-        const { wrap, server } = setup();
+        const { wrap, server } = setupPage();
         server.responders.auth = request =>
             new URLSearchParams(request.body ?? "").get("channel_name") === PRESENCE_CHANNEL
                 ? new Response(JSON.stringify({ error: { code: "forbidden", message: "no" } }), { status: 403 })
@@ -214,7 +183,7 @@ describe("Listen widget: the current user's notifications and broadcasts", () =>
 
     it("listens to the current user's channel without an object, and runs the action with the payload", async () => {
         setTestSession({ userName: "Mary Jones" });
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const ready = actionValue();
         const { container } = render(
             wrap(
@@ -238,7 +207,7 @@ describe("Listen widget: the current user's notifications and broadcasts", () =>
     });
 
     it("listens to a broadcast by name, and ignores an object source, a Topic and Show who else is viewing", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const banner = actionValue();
         const { container } = render(
             wrap(
@@ -261,7 +230,7 @@ describe("Listen widget: the current user's notifications and broadcasts", () =>
     });
 
     it("shows an inline error for an invalid broadcast name", async () => {
-        const { wrap, pushers } = setup();
+        const { wrap, pushers } = setupPage();
         const { container } = render(wrap(<Listen {...listenProps({ listenTo: "broadcast", broadcastName: "" })} />));
         await flush();
         expect(container.querySelector("[role=alert]")?.textContent).toMatch(/broadcast name is empty/);

@@ -1,12 +1,9 @@
 import { act, render, screen } from "@testing-library/react";
 import Big from "big.js";
-import type { ReactElement } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ListenContainerProps } from "../../typings/ListenProps";
-import { ConnectionManagerContext } from "../hooks/connectionContext";
 import { Listen } from "../Listen";
 import { LINGER_MS } from "../connection/channels";
-import { createConnectionManager } from "../connection/manager";
 import { SETTLE_MS } from "../utils/dispatcher";
 import {
     actionEntry,
@@ -19,7 +16,8 @@ import {
     withFlags,
     type RecordedAction
 } from "./builders";
-import { fakeFetch, fakePusherFactory, json, type FakePusher } from "./fakes";
+import { json } from "./fakes";
+import { flush, setupPage } from "./page";
 import { setTestSession } from "./shims/mendixSession";
 
 const ORDER_CHANNEL = "private-Sales.Order.281474976710657";
@@ -30,36 +28,6 @@ const payload = {
     sender: "john",
     data: "shipped"
 };
-
-function setup(responders: Parameters<typeof fakeFetch>[0] = {}) {
-    const pushers = fakePusherFactory();
-    const server = fakeFetch(responders);
-    const manager = createConnectionManager({
-        createPusher: pushers.create,
-        fetch: server.fetch,
-        getCsrfToken: () => "csrf-from-session",
-        // No jitter: the reconnect checks run at their nominal times, so timed steps do not race them.
-        random: () => 0.5
-    });
-    const wrap = (element: ReactElement): ReactElement => (
-        <ConnectionManagerContext.Provider value={manager}>{element}</ConnectionManagerContext.Provider>
-    );
-    const client = (): FakePusher => {
-        const found = pushers.clients[0];
-        if (found === undefined) {
-            throw new Error("no pusher client was created");
-        }
-        return found;
-    };
-    return { manager, pushers, server, wrap, client };
-}
-
-/** Advances fake time and lets promises and React updates settle. */
-async function flush(ms = 0): Promise<void> {
-    await act(async () => {
-        await vi.advanceTimersByTimeAsync(ms);
-    });
-}
 
 function statusElement(container: HTMLElement): HTMLElement {
     const element = container.querySelector<HTMLElement>("[data-listen-state]");
@@ -82,7 +50,7 @@ describe("Listen widget", () => {
     });
 
     it("renders nothing visible while listening, with state and channel in data attributes", async () => {
-        const { wrap } = setup();
+        const { wrap } = setupPage();
         const { container } = render(wrap(<Listen {...listenProps()} />));
         expect(statusElement(container).dataset.listenState).toBe("connecting");
         await flush();
@@ -98,7 +66,7 @@ describe("Listen widget", () => {
     });
 
     it("runs the action named like the event with sender, changedDate and data", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const refresh = actionValue();
         const other = actionValue();
         render(
@@ -117,7 +85,7 @@ describe("Listen widget", () => {
     });
 
     it("coalesces a burst of 50 notifications during an execution into exactly one extra run", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const refresh = actionValue();
         const props = (action: RecordedAction): ListenContainerProps =>
             listenProps({ actions: [actionEntry("refresh", action)] });
@@ -141,7 +109,7 @@ describe("Listen widget", () => {
 
     it("skips with a warning when the action cannot execute", async () => {
         const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const refresh = actionValue({ canExecute: false });
         render(wrap(<Listen {...listenProps({ actions: [actionEntry("refresh", refresh)] })} />));
         await flush();
@@ -152,7 +120,7 @@ describe("Listen widget", () => {
 
     it("ignores own notifications when Ignore own notifications is on", async () => {
         setTestSession({ userName: "john" });
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const refresh = actionValue();
         render(wrap(<Listen {...listenProps({ ignoreOwn: true, actions: [actionEntry("refresh", refresh)] })} />));
         await flush();
@@ -162,7 +130,7 @@ describe("Listen widget", () => {
     });
 
     it("waits the configured delay before running the action", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const refresh = actionValue();
         render(wrap(<Listen {...listenProps({ delay: 300, actions: [actionEntry("refresh", refresh)] })} />));
         await flush();
@@ -174,7 +142,7 @@ describe("Listen widget", () => {
     });
 
     it("resubscribes when the object changes and stops hearing the old one", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const refresh = actionValue();
         const actions = [actionEntry("refresh", refresh)];
         const { container, rerender } = render(wrap(<Listen {...listenProps({ actions })} />));
@@ -194,7 +162,7 @@ describe("Listen widget", () => {
     });
 
     it("resubscribes when the Topic expression changes", async () => {
-        const { wrap, client } = setup();
+        const { wrap, client } = setupPage();
         const { container, rerender } = render(wrap(<Listen {...listenProps({ topic: dynamic("orders.A") })} />));
         await flush();
         rerender(wrap(<Listen {...listenProps({ topic: dynamic("orders.B") })} />));
@@ -204,7 +172,7 @@ describe("Listen widget", () => {
     });
 
     it("cleans up on unmount: no handlers, no timers, no socket when it was the last widget", async () => {
-        const { wrap, client, manager } = setup();
+        const { wrap, client, manager } = setupPage();
         const { unmount } = render(wrap(<Listen {...listenProps({ delay: 500 })} />));
         await flush();
         const pusher = client();
@@ -226,7 +194,7 @@ describe("Listen widget", () => {
     });
 
     it("shares one connection among several widgets; the page disconnects after the last one", async () => {
-        const { wrap, pushers, server, client } = setup();
+        const { wrap, pushers, server, client } = setupPage();
         const { unmount, rerender } = render(
             wrap(
                 <>
@@ -253,7 +221,7 @@ describe("Listen widget", () => {
     });
 
     it("keeps the socket when the data view switches objects through 'loading'", async () => {
-        const { wrap, pushers, client } = setup();
+        const { wrap, pushers, client } = setupPage();
         const { container, rerender } = render(wrap(<Listen {...listenProps()} />));
         await flush();
         rerender(wrap(<Listen {...listenProps({ objectSource: loading() })} />));
@@ -270,7 +238,7 @@ describe("Listen widget", () => {
     });
 
     it("shows 'not signed in' inline and in the console when auth answers 401", async () => {
-        const { wrap } = setup({
+        const { wrap } = setupPage({
             auth: () => json({ error: { code: "not_authenticated", message: "No session" } }, 401)
         });
         const { container } = render(wrap(<Listen {...listenProps()} />));
@@ -285,7 +253,7 @@ describe("Listen widget", () => {
     });
 
     it("shows 'you may not listen to this object' when auth answers 403", async () => {
-        const { wrap } = setup({ auth: () => json({ error: { code: "forbidden" } }, 403) });
+        const { wrap } = setupPage({ auth: () => json({ error: { code: "forbidden" } }, 403) });
         render(wrap(<Listen {...listenProps()} />));
         await flush();
         expect(screen.getByRole("alert").textContent).toMatch(/you may not listen to this object/);
@@ -293,7 +261,7 @@ describe("Listen widget", () => {
 
     it("shows a 5xx auth failure while retrying with backoff, and hides it once subscribed", async () => {
         let failures = 2;
-        const { wrap, client } = setup({
+        const { wrap, client } = setupPage({
             auth: () =>
                 failures-- > 0 ? json({ error: { code: "access_check_unavailable" } }, 503) : json({ auth: "k:sig" })
         });
@@ -313,7 +281,7 @@ describe("Listen widget", () => {
     });
 
     it("shows key endpoint failures inline", async () => {
-        const { wrap } = setup({ key: () => new Response("Not Found", { status: 404 }) });
+        const { wrap } = setupPage({ key: () => new Response("Not Found", { status: 404 }) });
         render(wrap(<Listen {...listenProps()} />));
         await flush();
         expect(screen.getByRole("alert").textContent).toMatch(
@@ -322,7 +290,7 @@ describe("Listen widget", () => {
     });
 
     it("asks for the Topic property when the entity of the object is unknown, without connecting", async () => {
-        const { wrap, pushers, server } = setup();
+        const { wrap, pushers, server } = setupPage();
         render(wrap(<Listen {...listenProps({ objectSource: objectSource("5") })} />));
         await flush();
         expect(screen.getByRole("alert").textContent).toMatch(/set the Topic property/);
@@ -331,7 +299,7 @@ describe("Listen widget", () => {
     });
 
     it("rejects an invalid topic", async () => {
-        const { wrap, pushers } = setup();
+        const { wrap, pushers } = setupPage();
         render(wrap(<Listen {...listenProps({ topic: dynamic("orders/42") })} />));
         await flush();
         expect(screen.getByRole("alert").textContent).toMatch(/"orders\/42" contains characters that are not allowed/);
@@ -339,7 +307,7 @@ describe("Listen widget", () => {
     });
 
     it("rejects duplicate action names", async () => {
-        const { wrap, pushers } = setup();
+        const { wrap, pushers } = setupPage();
         render(
             wrap(
                 <Listen
@@ -355,14 +323,14 @@ describe("Listen widget", () => {
     });
 
     it("rejects a Server URL that is not http(s)", async () => {
-        const { wrap } = setup();
+        const { wrap } = setupPage();
         render(wrap(<Listen {...listenProps({ serverUrl: "ws://notify.example.com" })} />));
         await flush();
         expect(screen.getByRole("alert").textContent).toMatch(/must start with https:\/\/ or http:\/\//);
     });
 
     it("uses the Server URL for both endpoints and sends cookies cross-origin", async () => {
-        const { wrap, server } = setup();
+        const { wrap, server } = setupPage();
         render(wrap(<Listen {...listenProps({ serverUrl: "https://notify.example.com/" })} />));
         await flush();
         expect(
@@ -375,7 +343,7 @@ describe("Listen widget", () => {
 
     it("runs On connection lost when the interruption shows, then the missed action and On reconnected", async () => {
         let catchup: unknown = { epoch: "e1", seq: 100 };
-        const { wrap, client } = setup({
+        const { wrap, client } = setupPage({
             auth: () => json({ auth: "app-key:signature", catchup })
         });
         const refresh = actionValue();
@@ -421,7 +389,7 @@ describe("Listen widget", () => {
     });
 
     it("stays idle without an object to listen to", async () => {
-        const { wrap, pushers } = setup();
+        const { wrap, pushers } = setupPage();
         const { container } = render(wrap(<Listen {...listenProps({ objectSource: unavailable() })} />));
         await flush();
         expect(statusElement(container).dataset.listenState).toBe("idle");
