@@ -75,13 +75,14 @@ export interface SideResult {
     errors: number;
 }
 
-export type SideName = "oursRaw" | "ours" | "previous" | "baseline";
+export type SideName = "oursRaw" | "ours" | "previous" | "expressWs" | "baseline";
 /** Table order. */
-export const SIDES: SideName[] = ["oursRaw", "ours", "previous", "baseline"];
+export const SIDES: SideName[] = ["oursRaw", "ours", "previous", "expressWs", "baseline"];
 const SIDE_LABEL: Record<SideName, string> = {
     oursRaw: "ours: notify API + broker -> raw Pusher clients (target)",
     ours: "ours -> pusher-js clients (information)",
     previous: "previous path: SDK over loopback HTTP -> pusher-js (information)",
+    expressWs: "minimal Express 5 + ws: express.json() /publish -> bare ws clients (information)",
     baseline: "bare ws -> bare ws clients"
 };
 
@@ -102,6 +103,8 @@ interface Side {
 interface Servers {
     ours: ChildHandle;
     baseline: ChildHandle;
+    /** The bare server with its HTTP side in a minimal Express 5 app. */
+    expressWs: ChildHandle;
     previous?: ChildHandle;
 }
 
@@ -234,8 +237,9 @@ async function notifySide(
     };
 }
 
-/** The baseline side: bare ws clients, the same payload through the bare server's `/publish`. */
+/** A baseline side: bare ws clients, the same payload through the bare server's `/publish`. */
 async function baselineSide(
+    name: "baseline" | "expressWs",
     baseline: ChildHandle,
     subscribers: number,
     channel: string,
@@ -252,7 +256,7 @@ async function baselineSide(
     cleanup.push(() => pool.close());
     pool.onFrame(frameHandler(tracker));
     return {
-        name: "baseline",
+        name,
         send: async seq => {
             const answer = await http.postJson("/publish", {
                 channel,
@@ -292,7 +296,11 @@ async function measureSize(
                 await notifySide("previous", servers.previous, "pusher-js", subscribers, guid, tracker, cleanup)
             );
         }
-        sides.push(await baselineSide(servers.baseline, subscribers, `private-${ENTITY}.${guid}`, tracker, cleanup));
+        const channel = `private-${ENTITY}.${guid}`;
+        sides.push(
+            await baselineSide("expressWs", servers.expressWs, subscribers, channel, tracker, cleanup),
+            await baselineSide("baseline", servers.baseline, subscribers, channel, tracker, cleanup)
+        );
         const collected = new Map<SideName, Collected>(
             sides.map(side => [side.name, { last: [], perClient: [], response: [], timeouts: 0, errors: 0 }])
         );
@@ -347,6 +355,7 @@ export const latency: Measurement = {
         const servers: Servers = {
             ours: await startServerProcess({ logLevel: ctx.logLevel }),
             baseline: await startBaselineProcess(),
+            expressWs: await startBaselineProcess({ env: { BASELINE_HTTP: "express" } }),
             previous: ctx.quick
                 ? undefined
                 : await startServerProcess({ logLevel: ctx.logLevel, variant: "sdk-loopback" })
@@ -357,7 +366,12 @@ export const latency: Measurement = {
                 results.push(await measureSize(ctx, servers, subscribers, blocks, perBlock));
             }
         } finally {
-            await Promise.all([servers.ours.close(), servers.baseline.close(), servers.previous?.close()]);
+            await Promise.all([
+                servers.ours.close(),
+                servers.baseline.close(),
+                servers.expressWs.close(),
+                servers.previous?.close()
+            ]);
         }
         const active = SIDES.filter(side => results[0]?.sides[side] !== undefined);
         const targets: Target[] = results.flatMap(result => {
@@ -409,7 +423,10 @@ export const latency: Measurement = {
                 `here one driver process parses them all, so pusher-js's parsing dominates at 100 and 1,000), and ` +
                 `"previous path: SDK over loopback HTTP", the server with notify triggering through the pusher SDK ` +
                 `and a private loopback listener of the broker's HTTP events API, as the embedded mode did before it ` +
-                `published in-process (a bench-only patch, bench/lib/server-child.ts).`,
+                `published in-process (a bench-only patch, bench/lib/server-child.ts). Information, every run: ` +
+                `"minimal Express 5 + ws", the bare server with its \`/publish\` route in a minimal Express 5 app ` +
+                `(\`express.json()\` + \`res.json()\`, bench/lib/baseline-child.ts with BASELINE_HTTP=express): how ` +
+                `much of the 1.3x budget Express alone takes.`,
             tables: [
                 {
                     head: [
@@ -447,6 +464,16 @@ export const latency: Measurement = {
             targets,
             notes: [
                 `Samples per side: ${results.map(r => `${r.samples} (${r.subscribers})`).join(", ")}.`,
+                `Express alone, p50 of minimal Express 5 + ws over bare ws: ` +
+                    results.map(r => `${times(r.ratios.expressWs!.p50)} (${r.subscribers})`).join(", ") +
+                    `; the target side over minimal Express 5 + ws: ` +
+                    results
+                        .map(
+                            r =>
+                                `${times(ratio(r.sides.oursRaw!.last.p50, r.sides.expressWs!.last.p50))} (${r.subscribers})`
+                        )
+                        .join(", ") +
+                    ".",
                 ...failures
             ],
             raw: results

@@ -137,15 +137,21 @@ export function createCatchup(options: CatchupOptions): Catchup {
         store,
         wrap(trigger) {
             inner = trigger;
-            const stamped = async (item: TriggerItem): Promise<TriggerItem> => ({
-                ...item,
-                data: (await store.stamp(item.channel, item.action, item.data)).data
-            });
+            const withData = (item: TriggerItem, stamp: StampResult): TriggerItem => ({ ...item, data: stamp.data });
+            /**
+             * Stamped in order: a shared store sends the positions' requests in this order on one connection. The
+             * memory store answers at once, so a batch waits for no promise per notification.
+             */
+            const stampAll = async (items: readonly TriggerItem[]): Promise<TriggerItem[]> => {
+                const stamps = items.map(item => store.stamp(item.channel, item.action, item.data));
+                const settled = stamps.some(stamp => stamp instanceof Promise) ? await Promise.all(stamps) : stamps;
+                return items.map((item, index) => withData(item, settled[index] as StampResult));
+            };
             return {
                 kind: trigger.kind,
-                one: async (item, log) => trigger.one(await stamped(item), log),
-                // Stamped in order: a shared store sends the positions' requests in this order on one connection.
-                batch: async (items, log) => trigger.batch(await Promise.all(items.map(stamped)), log)
+                one: async (item, log) =>
+                    trigger.one(withData(item, await store.stamp(item.channel, item.action, item.data)), log),
+                batch: async (items, log) => trigger.batch(await stampAll(items), log)
             };
         },
         authorize(channel, cursor) {

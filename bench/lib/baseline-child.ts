@@ -6,9 +6,13 @@
  * and answer `{ "sent": n }`. `POST /rest/pusher/notify` takes the companion server's notify body
  * (`entity`, `guid`, `action`, `sender`, `data`) and does the same work without checking anything: parse the
  * JSON, build the payload and the frame, write it to the channel's sockets, answer `{ "triggered", "channels" }`.
+ *
+ * `BASELINE_HTTP=express`: the same routes and the same `ws` server, but the HTTP side is a minimal Express 5 app
+ * (`express.json()` + `res.json()`, nothing else): the framework's own share of the notify-to-delivery time.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import express from "express";
 import { WebSocket, WebSocketServer } from "ws";
 import { announce, serveParent } from "./ipc";
 
@@ -46,7 +50,7 @@ interface NotifyBody {
 }
 
 /** The notify route's work at its barest: channel, payload, frame, delivery, answer. */
-function notify(body: NotifyBody): string {
+function notify(body: NotifyBody): object {
     const channel = `private-${body.entity}.${body.guid}`;
     const payload = {
         entity: body.entity,
@@ -57,42 +61,59 @@ function notify(body: NotifyBody): string {
         data: body.data
     };
     publish({ channel, event: body.action, data: JSON.stringify(payload) });
-    return JSON.stringify({ triggered: 1, channels: [channel] });
+    return { triggered: 1, channels: [channel] };
 }
 
-const server = http.createServer((req, res) => {
+/** The route's answer, or undefined for an unknown route. */
+function route(method: string, url: string, body: unknown): object | undefined {
+    if (method === "POST" && url === "/rest/pusher/notify") {
+        return notify(body as NotifyBody);
+    }
+    if (method === "POST" && url === "/publish") {
+        return { sent: publish(body as BaselineEvent) };
+    }
+    if (method === "POST" && url === "/batch") {
+        let sent = 0;
+        for (const event of (body as { events: BaselineEvent[] }).events) {
+            sent += publish(event);
+        }
+        return { sent };
+    }
+    return undefined;
+}
+
+/** The floor: `node:http`, the body read and parsed by hand. */
+function bareHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
-        let sent = 0;
+        let answer: object | undefined;
         try {
-            const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as
-                BaselineEvent | { events: BaselineEvent[] };
-            if (req.method === "POST" && req.url === "/rest/pusher/notify") {
-                const answer = notify(body as unknown as NotifyBody);
-                res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(answer) });
-                res.end(answer);
-                return;
-            }
-            if (req.method === "POST" && req.url === "/publish") {
-                sent = publish(body as BaselineEvent);
-            } else if (req.method === "POST" && req.url === "/batch") {
-                for (const event of (body as { events: BaselineEvent[] }).events) {
-                    sent += publish(event);
-                }
-            } else {
-                res.writeHead(404).end();
-                return;
-            }
+            answer = route(req.method ?? "", req.url ?? "", JSON.parse(Buffer.concat(chunks).toString("utf8")));
         } catch {
             res.writeHead(400).end();
             return;
         }
-        const answer = JSON.stringify({ sent });
-        res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(answer) });
-        res.end(answer);
+        if (answer === undefined) {
+            res.writeHead(404).end();
+            return;
+        }
+        const text = JSON.stringify(answer);
+        res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+        res.end(text);
     });
-});
+}
+
+/** The same routes in a minimal Express 5 app. */
+function expressApp(): express.Express {
+    const app = express();
+    app.post(["/rest/pusher/notify", "/publish", "/batch"], express.json({ limit: "1mb" }), (req, res) => {
+        res.json(route(req.method, req.path, req.body));
+    });
+    return app;
+}
+
+const server = http.createServer(process.env.BASELINE_HTTP === "express" ? expressApp() : bareHandler);
 
 const wss = new WebSocketServer({ server, perMessageDeflate: false, clientTracking: false });
 wss.on("connection", (ws, req) => {

@@ -186,9 +186,7 @@ export function createHttpApi(hub: Hub): Router {
             }
             // Validate every event before delivering any, so a refused batch delivers nothing.
             const items = batch.map((entry, index) => readEvent(entry, hub.config.maxMessageBytes, `batch[${index}]`));
-            for (const item of items) {
-                hub.publish(item.channels, item.name, item.data, item.socketId);
-            }
+            hub.publishAll(items);
             return (async () => ({
                 batch: await Promise.all(
                     items.map(item => (item.info === undefined ? {} : infoOf(item.channels[0], item.info)))
@@ -252,7 +250,7 @@ export interface BrokerEvent {
 /**
  * In-process counterpart of `POST /events` and `/batch_events`: validates every event with the same rules and
  * limits as the HTTP API (`readEvent`) before delivering any, then delivers them in order through
- * `hub.publish`. Throws `BrokerApiError` (what the HTTP API would answer) and delivers nothing when one is
+ * `hub.publishAll` (one cluster message for all). Throws `BrokerApiError` (what the HTTP API would answer) and delivers nothing when one is
  * refused. Returns the number of frames sent. No batch-size limit: that limit belongs to the HTTP wire format.
  */
 export function triggerEvents(hub: Hub, events: readonly BrokerEvent[]): number {
@@ -263,11 +261,7 @@ export function triggerEvents(hub: Hub, events: readonly BrokerEvent[]): number 
             events.length === 1 ? "event" : `events[${index}]`
         )
     );
-    let sent = 0;
-    for (const item of items) {
-        sent += hub.publish(item.channels, item.name, item.data, item.socketId);
-    }
-    return sent;
+    return hub.publishAll(items);
 }
 
 function asRecord(value: unknown, what: string): Record<string, unknown> {

@@ -46,6 +46,14 @@ export interface HubConfig {
     maxSubscriptions: number;
 }
 
+/** One event for `publishAll`: its channels, name, data, and the socket id left out of the delivery. */
+export interface HubEvent {
+    channels: readonly string[];
+    name: string;
+    data: string;
+    socketId?: string;
+}
+
 export interface HubStats {
     connections: number;
     channels: number;
@@ -215,26 +223,33 @@ export class Hub {
      * channels receives the event twice, once per channel, like Pusher does.
      */
     publish(channels: readonly string[], event: string, data: string, excludeSocketId?: string): number {
-        this.eventsIn++;
-        const except = excludeSocketId === undefined ? undefined : this.connections.get(excludeSocketId);
+        return this.publishAll([{ channels, name: event, data, socketId: excludeSocketId }]);
+    }
+
+    /** `publish` for each event in order; other instances get all of their frames in one cluster message. */
+    publishAll(events: readonly HubEvent[]): number {
         const observer = this.observer;
-        const bytes = observer === undefined ? 0 : Buffer.byteLength(data, "utf8");
         const shared = this.cluster.shared ? ([] as ClusterFrame[]) : undefined;
         let sent = 0;
-        for (const channel of channels) {
-            let frames = 0;
-            if (shared !== undefined) {
-                // Other instances may have subscribers: encode it whether or not this one has any.
-                const frame = encodeFrame(event, data, channel);
-                frames = this.broadcast(channel, frame, except);
-                shared.push({ channel, frame, except: excludeSocketId });
-            } else if (this.channels.subscriberCount(channel) > 0) {
-                frames = this.broadcast(channel, encodeFrame(event, data, channel), except);
+        for (const { channels, name, data, socketId } of events) {
+            this.eventsIn++;
+            const except = socketId === undefined ? undefined : this.connections.get(socketId);
+            const bytes = observer === undefined ? 0 : Buffer.byteLength(data, "utf8");
+            for (const channel of channels) {
+                let frames = 0;
+                if (shared !== undefined) {
+                    // Other instances may have subscribers: encode it whether or not this one has any.
+                    const frame = encodeFrame(name, data, channel);
+                    frames = this.broadcast(channel, frame, except);
+                    shared.push({ channel, frame, except: socketId });
+                } else if (this.channels.subscriberCount(channel) > 0) {
+                    frames = this.broadcast(channel, encodeFrame(name, data, channel), except);
+                }
+                sent += frames;
+                observer?.published(channel, name, bytes, frames);
             }
-            sent += frames;
-            observer?.published(channel, event, bytes, frames);
         }
-        if (shared !== undefined) {
+        if (shared !== undefined && shared.length > 0) {
             this.cluster.publish(shared);
         }
         return sent;
