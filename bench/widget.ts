@@ -44,6 +44,8 @@ async function bundle(name: string, external: string[], entry = path.join(REPO_R
         jsx: "automatic",
         define: { "process.env.NODE_ENV": '"production"' },
         external,
+        // The widget's stylesheet ships beside the module in the mpk (the widget tools extract it): not JS weight.
+        loader: { ".css": "empty" },
         metafile: true,
         logLevel: "error"
     });
