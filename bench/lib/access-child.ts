@@ -5,8 +5,7 @@
  * checks it holds at once: `GET /stats` answers `{ inFlight, peak, total }`, `POST /stats/reset` starts them over.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { announce, serveParent } from "./ipc";
+import { listenForParent } from "./ipc";
 
 const ANSWER = JSON.stringify({ user: "bench" });
 const ACCESS_PATH = "/rest/notifylisten/v1/access";
@@ -46,14 +45,4 @@ const server = http.createServer((req, res) => {
     });
 });
 
-server.listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as AddressInfo;
-    serveParent({
-        sockets: () => 0,
-        close: async () => {
-            server.closeAllConnections();
-            await new Promise<void>(resolve => server.close(() => resolve()));
-        }
-    });
-    announce(`http://127.0.0.1:${port}`);
-});
+listenForParent(server);

@@ -14,7 +14,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { WebSocket, WebSocketServer } from "ws";
-import { announce, serveParent } from "./ipc";
+import { announce, closeHttpServer, serveParent } from "./ipc";
 
 interface BaselineEvent {
     channel: string;
@@ -150,8 +150,7 @@ server.listen(0, "127.0.0.1", () => {
                 sockets.forEach(ws => ws.terminate());
             }
             wss.close();
-            server.closeAllConnections();
-            await new Promise<void>(resolve => server.close(() => resolve()));
+            await closeHttpServer(server);
         }
     });
     announce(`http://127.0.0.1:${port}`);

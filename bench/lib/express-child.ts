@@ -4,9 +4,8 @@
  * broker. What the companion server's notify route costs beyond it is the product's own request chain.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import express from "express";
-import { announce, serveParent } from "./ipc";
+import { listenForParent } from "./ipc";
 
 const app = express();
 app.post("/rest/pusher/notify", express.json(), (req, res) => {
@@ -15,14 +14,4 @@ app.post("/rest/pusher/notify", express.json(), (req, res) => {
 });
 
 const server = http.createServer(app);
-server.listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as AddressInfo;
-    serveParent({
-        sockets: () => 0,
-        close: async () => {
-            server.closeAllConnections();
-            await new Promise<void>(resolve => server.close(() => resolve()));
-        }
-    });
-    announce(`http://127.0.0.1:${port}`);
-});
+listenForParent(server);

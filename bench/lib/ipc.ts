@@ -4,6 +4,8 @@
  * `stats`, starts/stops its CPU profiler on `profile`, and exits on `close`.
  */
 import { writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Session } from "node:inspector/promises";
 
 export interface ReadyMessage {
@@ -133,4 +135,19 @@ export function serveParent(options: { sockets: () => number; close: () => Promi
 export function announce(url: string): void {
     const ready: ReadyMessage = { type: "ready", url, pid: process.pid };
     process.send?.(ready);
+}
+
+/** Closes an HTTP server now: its keep-alive connections too, then the listener. */
+export async function closeHttpServer(server: Server): Promise<void> {
+    server.closeAllConnections();
+    await new Promise<void>(resolve => server.close(() => resolve()));
+}
+
+/** A child that is one plain HTTP server: listens on 127.0.0.1 (ephemeral port), serves the parent, announces. */
+export function listenForParent(server: Server): void {
+    server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo;
+        serveParent({ sockets: () => 0, close: () => closeHttpServer(server) });
+        announce(`http://127.0.0.1:${port}`);
+    });
 }

@@ -18,7 +18,7 @@ import { cors, jsonBody, limiter, noStore } from "../../server/middleware";
 import { createRequestContext } from "../../server/request";
 import { NOTIFY_BODY_LIMIT, notificationSchema, prepareNotification } from "../../server/routes/notify";
 import { createEmbeddedTrigger } from "../../server/trigger";
-import { announce, serveParent } from "./ipc";
+import { announce, closeHttpServer, serveParent } from "./ipc";
 import { LAYER_NAMES } from "./layer-names";
 
 async function main(): Promise<void> {
@@ -91,8 +91,7 @@ async function main(): Promise<void> {
             catchup.close();
             await broker.close();
             await built.close();
-            server.closeAllConnections();
-            await new Promise<void>(resolve => server.close(() => resolve()));
+            await closeHttpServer(server);
         }
     });
     // The as-built server has its own port: `<url>|<as-built url>`.
