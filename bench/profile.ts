@@ -66,8 +66,8 @@ export const NOTIFY_LAYERS: LayerRule[] = [
     },
     { name: "notify route handler (server/routes/notify.ts)", matches: owners("server/routes/notify.ts") },
     {
-        name: "JSON body: body-parser, raw-body",
-        matches: owners("body-parser", "raw-body", "iconv-lite", "type-is", "content-type", "media-typer", "bytes")
+        name: "JSON body: server/body.ts (checks, reading, JSON.parse)",
+        matches: owners("server/body.ts", "body-parser", "raw-body", "type-is", "content-type", "media-typer")
     },
     { name: "rate limit: express-rate-limit", matches: owners("express-rate-limit") },
     { name: "API key: server/apikey.ts", matches: owners("server/apikey.ts") },
@@ -76,7 +76,10 @@ export const NOTIFY_LAYERS: LayerRule[] = [
         name: "small middlewares: server/middleware.ts, server/http-hardening.ts",
         matches: owners("server/middleware.ts", "server/http-hardening.ts", "vary")
     },
-    { name: "Express answer: res.json, res.send", matches: frame => frame.url.includes("express/lib/response") },
+    {
+        name: "JSON answer: server/answer.ts, Express's res.json",
+        matches: (frame, owner) => owner === "server/answer.ts" || frame.url.includes("express/lib/response")
+    },
     { name: "Express routing: express, router", matches: owners("express", "router", "path-to-regexp") }
 ];
 const OTHER_LAYER = "Node: HTTP parsing, streams, socket writes (no layer on the stack)";
@@ -156,6 +159,15 @@ const SCENARIOS: Scenario[] = [
         guidOf: () => "1",
         concurrency: 1,
         request: (http, call) => http.postJson("/rest/pusher/notify", notification("1", call), BEARER)
+    },
+    {
+        id: "notify-throughput",
+        layers: true,
+        label: "`POST /rest/pusher/notify`, 16 in flight, no subscriber (the path of the notify API target)",
+        sockets: 0,
+        guidOf: () => "1",
+        concurrency: 16,
+        request: (http, call) => http.postJson("/rest/pusher/notify", notification(String(call % 1000), call), BEARER)
     },
     {
         id: "notify-batch",

@@ -2,7 +2,7 @@
  * The NOTIFY_API_KEY Bearer check: timing-safe comparison of SHA-256 digests (equal length whatever
  * the caller sends), never logging the key.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { Request, RequestHandler } from "express";
 import { HttpError } from "./errors.js";
 
@@ -11,7 +11,7 @@ const BEARER_SCHEME = /^Bearer(\s|$)/i;
 const WWW_AUTHENTICATE = { "WWW-Authenticate": 'Bearer realm="notifylisten"' };
 
 function digest(value: string): Buffer {
-    return createHash("sha256").update(value, "utf8").digest();
+    return hash("sha256", value, "buffer");
 }
 
 /**

@@ -7,7 +7,7 @@
  * events API (`/apps/...`, for other Pusher SDKs; it parses its own raw body, so no global body parser exists) ->
  * `extend` (the playground) -> 404 -> JSON error handler.
  *
- * Embedded mode: notify publishes in-process through `Broker.trigger` (see trigger.ts for why not through
+ * Embedded mode: notify publishes in-process through `Broker.publishAll` (see trigger.ts for why not through
  * the pusher SDK); the broker's HTTP events API stays on the public port for other Pusher SDKs.
  */
 import http from "node:http";
@@ -26,7 +26,7 @@ import { answerClientErrors, httpServerOptions, noSniff, upgradeClientAddress } 
 import { createLogger } from "./logger.js";
 import { createAccessClient } from "./mendix/access.js";
 import { createMetrics } from "./metrics.js";
-import { cors, noStore, RATE_LIMIT_STORES, type RateLimitStores } from "./middleware.js";
+import { apiHeaders, noStore, RATE_LIMIT_STORES, type RateLimitStores } from "./middleware.js";
 import { createOpenApiDocument } from "./openapi.js";
 import {
     DEFAULT_RETRY_POLICY,
@@ -163,6 +163,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const requests = createRequestContext(logger);
     const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.brokerRetry };
     app.use(noSniff);
+    requests.provideLog(app);
     app.use(requests.middleware);
 
     let url = "";
@@ -264,7 +265,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (metrics !== undefined) {
         app.use(metrics.observeApi);
     }
-    app.use("/rest/pusher", cors(config.corsOrigins), noStore);
+    app.use("/rest/pusher", apiHeaders(config.corsOrigins));
     app.use(createNotifyRouter(ctx));
     app.use(createAuthRouter(ctx));
     app.use(createKeyRouter(ctx));

@@ -137,7 +137,13 @@ export function createCatchup(options: CatchupOptions): Catchup {
         store,
         wrap(trigger) {
             inner = trigger;
-            const withData = (item: TriggerItem, stamp: StampResult): TriggerItem => ({ ...item, data: stamp.data });
+            const withData = (item: TriggerItem, stamp: StampResult): TriggerItem => {
+                const stamped: TriggerItem = { channel: item.channel, action: item.action, data: stamp.data };
+                if (item.socketId !== undefined) {
+                    stamped.socketId = item.socketId;
+                }
+                return stamped;
+            };
             /**
              * Stamped in order: a shared store sends the positions' requests in this order on one connection. The
              * memory store answers at once, so a batch waits for no promise per notification.
@@ -149,9 +155,9 @@ export function createCatchup(options: CatchupOptions): Catchup {
             };
             return {
                 kind: trigger.kind,
-                one: async (item, log) =>
-                    trigger.one(withData(item, await store.stamp(item.channel, item.action, item.data)), log),
-                batch: async (items, log) => trigger.batch(await stampAll(items), log)
+                one: async (item, source) =>
+                    trigger.one(withData(item, await store.stamp(item.channel, item.action, item.data)), source),
+                batch: async (items, source) => trigger.batch(await stampAll(items), source)
             };
         },
         authorize(channel, cursor) {

@@ -4,6 +4,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import type { Logger } from "pino";
 import { ZodError } from "zod";
+import { sendJson } from "./answer.js";
 
 export const ERROR_STATUS = {
     invalid_request: 400,
@@ -54,7 +55,7 @@ export function errorBody(code: ErrorCode, message: string, details?: unknown): 
 }
 
 export function sendError(res: Response, code: ErrorCode, message: string, details?: unknown): void {
-    res.status(ERROR_STATUS[code]).json(errorBody(code, message, details));
+    sendJson(res, ERROR_STATUS[code], errorBody(code, message, details));
 }
 
 export interface IssueDetail {
@@ -138,6 +139,6 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
         if (httpError.headers) {
             res.set(httpError.headers);
         }
-        res.status(httpError.status).json(errorBody(httpError.code, httpError.message, httpError.details));
+        sendJson(res, httpError.status, errorBody(httpError.code, httpError.message, httpError.details));
     };
 }

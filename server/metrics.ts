@@ -649,21 +649,21 @@ export function createMetrics(options: MetricsOptions): Metrics {
         wrapTrigger(trigger) {
             return {
                 kind: trigger.kind,
-                async one(item, log) {
+                async one(item, source) {
                     const since = process.hrtime.bigint();
                     try {
-                        await trigger.one(item, log);
+                        await trigger.one(item, source);
                     } catch (error) {
                         handedOver("single", [item], 0, since);
                         throw error;
                     }
                     handedOver("single", [item], 1, since);
                 },
-                async batch(items, log) {
+                async batch(items, source) {
                     const since = process.hrtime.bigint();
                     let count: number;
                     try {
-                        count = await trigger.batch(items, log);
+                        count = await trigger.batch(items, source);
                     } catch (error) {
                         handedOver("batch", items, triggeredBefore(error), since);
                         throw error;

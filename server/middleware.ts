@@ -1,8 +1,8 @@
 /**
- * Small middlewares shared by the routes: CORS allowlist, rate limits, per-route body parsers with
- * content-type checks, and response headers for API answers.
+ * Small middlewares shared by the routes: CORS allowlist, rate limits and response headers for API answers (the
+ * routes' body parsers are in ./body.ts).
  */
-import express, { type Request, type RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import {
     rateLimit,
     type Options as RateLimitOptions,
@@ -10,7 +10,7 @@ import {
     type Store
 } from "express-rate-limit";
 import type { Logger } from "pino";
-import { HttpError, errorBody } from "./errors.js";
+import { errorBody } from "./errors.js";
 
 export const CORS_ALLOWED_HEADERS = "Content-Type, X-Csrf-Token, Authorization";
 export const CORS_ALLOWED_METHODS = "GET, POST, OPTIONS";
@@ -125,52 +125,13 @@ function createLimiter(options: LimiterOptions, store: Store | undefined): RateL
     });
 }
 
-const FORM = "application/x-www-form-urlencoded";
-const JSON_TYPE = "application/json";
-/** JSON bodies: `application/json` and any `application/*+json` type. */
-const JSON_TYPES = [JSON_TYPE, "application/*+json"];
-
-function requireBody(kinds: "json" | "json-or-form"): RequestHandler {
-    const types = kinds === "json" ? JSON_TYPES : [...JSON_TYPES, FORM];
-    const expected =
-        kinds === "json"
-            ? "Content-Type: application/json"
-            : "Content-Type: application/x-www-form-urlencoded or application/json";
-    return (req, _res, next) => {
-        const length = req.get("content-length");
-        const hasBody = req.get("transfer-encoding") !== undefined || (length !== undefined && length !== "0");
-        if (!hasBody) {
-            next(new HttpError("invalid_request", `The request body is missing; send ${expected}.`));
-            return;
-        }
-        if (!req.is(types)) {
-            next(
-                new HttpError(
-                    "unsupported_media_type",
-                    `Unsupported Content-Type ${req.get("content-type") ?? "(none)"}; send ${expected}.`
-                )
-            );
-            return;
-        }
-        next();
+/** What every `/rest/pusher` answer gets: the CORS allowlist and `Cache-Control: no-store`, as one router layer. */
+export function apiHeaders(origins: readonly string[]): RequestHandler {
+    const allow = cors(origins);
+    return (req, res, next) => {
+        res.setHeader("Cache-Control", "no-store");
+        allow(req, res, next);
     };
-}
-
-/**
- * Body parsing for JSON-only routes: 400 without body, 415 for other types, 413 above `limit`, 400 `invalid_json`.
- * `requireBody` has checked the type, so the parser does not check it again.
- */
-export function jsonBody(limit: number): RequestHandler[] {
-    return [requireBody("json"), express.json({ limit, type: () => true, strict: true })];
-}
-
-/** Body parsing for form-urlencoded or JSON routes (the pusher-js auth request is a form). */
-export function formOrJsonBody(limit: number): RequestHandler[] {
-    return [
-        requireBody("json-or-form"),
-        express.json({ limit, type: JSON_TYPES, strict: true }),
-        express.urlencoded({ limit, type: FORM, extended: false, parameterLimit: 20 })
-    ];
 }
 
 /** API answers are never cached (`noSniff` in ./http-hardening.ts, first in the chain, marks every answer nosniff). */

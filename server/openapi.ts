@@ -204,7 +204,9 @@ export function createOpenApiDocument(): Schema {
                             ["forbidden"]
                         ),
                         "413": errorResponse("Body larger than 16 KB.", ["payload_too_large"]),
-                        "415": errorResponse("Neither form-urlencoded nor JSON.", ["unsupported_media_type"]),
+                        "415": errorResponse("Neither form-urlencoded nor JSON, not UTF-8, or compressed.", [
+                            "unsupported_media_type"
+                        ]),
                         "429": rateLimited,
                         "503": errorResponse("The Mendix access check is unreachable, failed or timed out.", [
                             "access_check_unavailable"
@@ -239,7 +241,9 @@ export function createOpenApiDocument(): Schema {
                         ]),
                         "401": unauthorizedBearer,
                         "413": errorResponse("Body or payload too large.", ["payload_too_large"]),
-                        "415": errorResponse("Not JSON.", ["unsupported_media_type"]),
+                        "415": errorResponse("Not JSON, not UTF-8, or compressed (Content-Encoding).", [
+                            "unsupported_media_type"
+                        ]),
                         "429": rateLimited,
                         "502": errorResponse("The broker refused or could not be reached.", ["broker_error"]),
                         default: internal
@@ -262,7 +266,9 @@ export function createOpenApiDocument(): Schema {
                         "400": errorResponse("Invalid batch or invalid JSON.", ["invalid_request", "invalid_json"]),
                         "401": unauthorizedBearer,
                         "413": errorResponse("Body or a payload too large.", ["payload_too_large"]),
-                        "415": errorResponse("Not JSON.", ["unsupported_media_type"]),
+                        "415": errorResponse("Not JSON, not UTF-8, or compressed (Content-Encoding).", [
+                            "unsupported_media_type"
+                        ]),
                         "429": rateLimited,
                         "502": errorResponse(
                             "A broker call failed; earlier chunks were sent.",

@@ -4,7 +4,7 @@
  * (graceful shutdown waits for it).
  */
 import { randomUUID } from "node:crypto";
-import type { RequestHandler } from "express";
+import type { Express, RequestHandler } from "express";
 import type { Logger } from "pino";
 import { errorBody } from "./errors.js";
 
@@ -18,6 +18,18 @@ declare module "express-serve-static-core" {
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Where a request keeps its child logger once made. */
+const REQUEST_LOG = Symbol("request log");
+
+/**
+ * A debug line of a request that went well: written through `req.log` only when `logger` (the app's) is at debug,
+ * so that at info such a request never makes its child logger.
+ */
+export function logDebug(logger: Logger, req: { readonly log: Logger }, fields: object, message: string): void {
+    if (logger.isLevelEnabled("debug")) {
+        req.log.debug(fields, message);
+    }
+}
 
 export interface InFlight {
     /** Requests that started and have not finished or closed yet. */
@@ -27,6 +39,9 @@ export interface InFlight {
 }
 
 export interface RequestContext {
+    /** Gives the requests of `app` their `req.log` (the middleware and every later handler use it). */
+    provideLog(app: Express): void;
+    /** Request id, in-flight count and completion log; needs `provideLog` on the app. */
     middleware: RequestHandler;
     inFlight: InFlight;
     /**
@@ -53,7 +68,6 @@ export function createRequestContext(logger: Logger): RequestContext {
     const middleware: RequestHandler = (req, res, next) => {
         const incoming = req.get("x-request-id");
         req.id = incoming !== undefined && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
-        req.log = logger.child({ reqId: req.id });
         res.setHeader("X-Request-Id", req.id);
         if (closing) {
             // A request that arrives after close() started is not run: once in-flight requests drained, the
@@ -66,17 +80,12 @@ export function createRequestContext(logger: Logger): RequestContext {
         }
         const started = process.hrtime.bigint();
         count++;
-        let finished = false;
         const end = (): void => {
-            if (finished) {
-                return;
-            }
-            finished = true;
             done();
             // Successful requests at debug (LOG_LEVEL=debug shows them); refusals and failures at info. The line
             // is built only when its level is on.
             const level = res.statusCode < 400 ? "debug" : "info";
-            if (!req.log.isLevelEnabled(level)) {
+            if (!logger.isLevelEnabled(level)) {
                 return;
             }
             const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -89,12 +98,22 @@ export function createRequestContext(logger: Logger): RequestContext {
             };
             req.log[level](entry, "request");
         };
-        res.on("finish", end);
+        // "close" follows "finish" on every answer, and comes alone when the connection dropped first.
         res.on("close", end);
         next();
     };
 
     return {
+        provideLog(app) {
+            // Most requests never log (successes at debug): the child logger is made at the first `req.log`.
+            Object.defineProperty(app.request, "log", {
+                configurable: true,
+                get(this: { id: string; [REQUEST_LOG]?: Logger }): Logger {
+                    this[REQUEST_LOG] ??= logger.child({ reqId: this.id });
+                    return this[REQUEST_LOG];
+                }
+            });
+        },
         middleware,
         inFlight: {
             get count() {

@@ -3,8 +3,9 @@
  *
  * - `createSdkTrigger`: Pusher Channels or a Pusher-compatible host (soketi, Reverb), through the `pusher` SDK
  *   (`trigger` for one notification, `triggerBatch` in chunks of 10), each call with bounded retries and backoff.
- * - `createEmbeddedTrigger`: the embedded broker in this process, through `Broker.trigger`, the in-process entry of
- *   the broker's HTTP events API (same validation and limits, same delivery path), without HTTP and without retries.
+ * - `createEmbeddedTrigger`: the embedded broker in this process, through `Broker.publishAll` (the delivery path of
+ *   the broker's HTTP events API), without HTTP, without retries, and without checking a second time what the
+ *   notify routes' schema has checked.
  *
  * Why the embedded mode does not trigger through the SDK (the design had "the unmodified `pusher` SDK triggers
  * through it"; that stays true for external SDKs, which still use the broker's HTTP events API): the SDK path
@@ -12,13 +13,14 @@
  * process, raw-body parsing, signature verification and a JSON answer read back. `npm run bench`
  * (bench/RESULTS.md, 2026-11-24) measured it at ~2,079 µs server CPU per single notify against ~665 µs when
  * publishing in-process (batch: 111 -> 17 µs per notification), 478 -> 1,332 single notifies/s, and fan-out to
- * 1,000 sockets on 1,000 channels at 29 % -> 77 % of a bare `ws` server. In-process delivery cannot fail per
- * chunk, so no retries are needed; the partial-failure answer of a batch (`details.triggered`, `details.failed`)
- * keeps its meaning: a refused batch delivers nothing.
+ * 1,000 sockets on 1,000 channels at 29 % -> 77 % of a bare `ws` server. In-process delivery cannot fail, so no
+ * retries are needed; the partial-failure answer of a batch (`details.triggered`, `details.failed`) belongs to the
+ * SDK path.
  */
 import type Pusher from "pusher";
 import type { Logger } from "pino";
-import { BrokerApiError, type Broker, type BrokerEvent } from "./broker/index.js";
+import type { Broker } from "./broker/index.js";
+import type { HubEvent } from "./broker/hub.js";
 import { HttpError } from "./errors.js";
 import { DEFAULT_RETRY_POLICY, describeRequestError, withRetries, type RetryPolicy } from "./pusher.js";
 
@@ -36,15 +38,23 @@ export interface TriggerItem {
     socketId?: string;
 }
 
+/**
+ * Where a trigger logs its retries: a request (`req.log`), read only when there is something to log, so a request
+ * whose trigger succeeds at once never makes its child logger.
+ */
+export interface LogSource {
+    readonly log: Logger;
+}
+
 export interface Trigger {
     readonly kind: "sdk" | "embedded";
     /** Triggers one notification; 502 `broker_error` (HttpError) when the broker refuses it or does not answer. */
-    one(item: TriggerItem, log?: Logger): Promise<void>;
+    one(item: TriggerItem, source?: LogSource): Promise<void>;
     /**
      * Triggers in order and resolves with how many were triggered. On failure: 502 `broker_error` with
      * `details.triggered` (how many were sent) and `details.failed` (0-based indexes not sent).
      */
-    batch(items: readonly TriggerItem[], log?: Logger): Promise<number>;
+    batch(items: readonly TriggerItem[], source?: LogSource): Promise<number>;
 }
 
 function brokerError(reason: string, details: Record<string, unknown> = {}): HttpError {
@@ -60,9 +70,12 @@ async function drain(response: { text(): Promise<string> }): Promise<void> {
 }
 
 /** Logs each retry of a trigger call. */
-function retryLogger(log: Logger | undefined, what: Record<string, unknown>) {
+function retryLogger(source: LogSource | undefined, what: Record<string, unknown>) {
     return (attempt: number, error: unknown, delayMs: number) =>
-        log?.warn({ ...what, attempt, delayMs, reason: describeRequestError(error) }, "broker call failed; retrying");
+        source?.log.warn(
+            { ...what, attempt, delayMs, reason: describeRequestError(error) },
+            "broker call failed; retrying"
+        );
 }
 
 /**
@@ -72,7 +85,7 @@ function retryLogger(log: Logger | undefined, what: Record<string, unknown>) {
 export function createSdkTrigger(pusher: Pusher, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Trigger {
     return {
         kind: "sdk",
-        async one(item, log) {
+        async one(item, source) {
             try {
                 await withRetries(
                     async () =>
@@ -85,13 +98,13 @@ export function createSdkTrigger(pusher: Pusher, policy: RetryPolicy = DEFAULT_R
                             )
                         ),
                     policy,
-                    retryLogger(log, { channel: item.channel })
+                    retryLogger(source, { channel: item.channel })
                 );
             } catch (error) {
                 throw brokerError(describeRequestError(error), { attempts: policy.attempts });
             }
         },
-        async batch(items, log) {
+        async batch(items, source) {
             let triggered = 0;
             for (let start = 0; start < items.length; start += BATCH_CHUNK_SIZE) {
                 const chunk = items.slice(start, start + BATCH_CHUNK_SIZE);
@@ -106,7 +119,7 @@ export function createSdkTrigger(pusher: Pusher, policy: RetryPolicy = DEFAULT_R
                     await withRetries(
                         async () => drain(await pusher.triggerBatch(events)),
                         policy,
-                        retryLogger(log, { chunk: start / BATCH_CHUNK_SIZE })
+                        retryLogger(source, { chunk: start / BATCH_CHUNK_SIZE })
                     );
                     triggered += chunk.length;
                 } catch (error) {
@@ -122,38 +135,25 @@ export function createSdkTrigger(pusher: Pusher, policy: RetryPolicy = DEFAULT_R
     };
 }
 
-function toEvent(item: TriggerItem): BrokerEvent {
+function toEvent(item: TriggerItem): HubEvent {
     return { channels: [item.channel], name: item.action, data: item.data, socketId: item.socketId };
 }
 
-/** A refusal of the embedded broker becomes 502 `broker_error`; anything else is a bug and stays a 500. */
-function refused(error: unknown, details: Record<string, unknown>): unknown {
-    if (error instanceof BrokerApiError) {
-        return brokerError(`the embedded broker refused it (${error.status}): ${error.message}`, details);
-    }
-    return error;
-}
-
 /**
- * In-process, through `Broker.trigger` (the HTTP events API's validation and delivery, without HTTP). Delivery
- * does not fail per item, so there are no retries; a refused batch delivers nothing.
+ * In-process, through `Broker.publishAll`: the broker's delivery path without HTTP, without retries (delivery does
+ * not fail per item), and without the HTTP events API's checks run a second time. Every item comes from the notify
+ * routes, whose schema (routes/notify.ts) already holds it to rules at least as strict: a valid channel name, an
+ * action of at most 200 characters that does not start with `pusher:`, a socket id like `123.456`, and a payload
+ * that fits Pusher's 10 KB with the catch-up fields (the broker's own limit), or from catch-up resending those.
  */
-export function createEmbeddedTrigger(broker: Pick<Broker, "trigger">): Trigger {
+export function createEmbeddedTrigger(broker: Pick<Broker, "publishAll">): Trigger {
     return {
         kind: "embedded",
         async one(item) {
-            try {
-                broker.trigger([toEvent(item)]);
-            } catch (error) {
-                throw refused(error, { attempts: 1 });
-            }
+            broker.publishAll([toEvent(item)]);
         },
         async batch(items) {
-            try {
-                broker.trigger(items.map(toEvent));
-            } catch (error) {
-                throw refused(error, { triggered: 0, failed: indexesFrom(0, items.length), attempts: 1 });
-            }
+            broker.publishAll(items.map(toEvent));
             return items.length;
         }
     };

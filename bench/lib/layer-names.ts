@@ -5,7 +5,7 @@ export const LAYER_NAMES = [
     "+ nosniff, CORS, no-store headers (http-hardening.ts, middleware.ts)",
     "+ rate limit (express-rate-limit through middleware.ts `limiter`)",
     "+ API key check (server/apikey.ts)",
-    "+ body checks: jsonBody (16 KB, type, presence) instead of express.json()",
+    "+ body checks: readBody (16 KB, type, charset, presence) instead of express.json()",
     "+ zod: notificationSchema.safeParse",
     "+ prepareNotification: topic, channel, payload JSON, size",
     "+ trigger: catch-up stamp, broker checks, frame, delivery (no subscriber)"

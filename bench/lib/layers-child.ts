@@ -14,7 +14,8 @@ import { createCatchup } from "../../server/catchup";
 import { loadConfig } from "../../server/config";
 import { noSniff } from "../../server/http-hardening";
 import { createLogger } from "../../server/logger";
-import { cors, jsonBody, limiter, noStore } from "../../server/middleware";
+import { readBody } from "../../server/body";
+import { apiHeaders, limiter } from "../../server/middleware";
 import { createRequestContext } from "../../server/request";
 import { NOTIFY_BODY_LIMIT, notificationSchema, prepareNotification } from "../../server/routes/notify";
 import { createEmbeddedTrigger } from "../../server/trigger";
@@ -48,10 +49,10 @@ async function main(): Promise<void> {
         next();
     };
     const deliver: RequestHandler = async (req, _res, next) => {
-        await trigger.one(locals(req).item!, req.log);
+        await trigger.one(locals(req).item!, req);
         next();
     };
-    const headers = [noSniff, cors([]), noStore];
+    const headers = [noSniff, apiHeaders([])];
     const json = express.json();
     const chains: RequestHandler[][] = [
         [json],
@@ -59,21 +60,22 @@ async function main(): Promise<void> {
         [requests.middleware, ...headers, json],
         [requests.middleware, ...headers, limit, json],
         [requests.middleware, ...headers, limit, apiKey.require, json],
-        [requests.middleware, ...headers, limit, apiKey.require, ...jsonBody(NOTIFY_BODY_LIMIT)],
-        [requests.middleware, ...headers, limit, apiKey.require, ...jsonBody(NOTIFY_BODY_LIMIT), parse],
-        [requests.middleware, ...headers, limit, apiKey.require, ...jsonBody(NOTIFY_BODY_LIMIT), parse, prepare],
+        [requests.middleware, ...headers, limit, apiKey.require, readBody("json", NOTIFY_BODY_LIMIT)],
+        [requests.middleware, ...headers, limit, apiKey.require, readBody("json", NOTIFY_BODY_LIMIT), parse],
+        [requests.middleware, ...headers, limit, apiKey.require, readBody("json", NOTIFY_BODY_LIMIT), parse, prepare],
         [
             requests.middleware,
             ...headers,
             limit,
             apiKey.require,
-            ...jsonBody(NOTIFY_BODY_LIMIT),
+            readBody("json", NOTIFY_BODY_LIMIT),
             parse,
             prepare,
             deliver
         ]
     ];
     const app = express();
+    requests.provideLog(app);
     app.disable("x-powered-by");
     app.set("etag", false);
     if (chains.length !== LAYER_NAMES.length) {

@@ -5,8 +5,8 @@
  *   GET  /apps/:appId/channels[/:name[/users]]   get({ path: "/channels..." })
  * Every request is signed (see signature.ts). The router reads its own raw body because `body_md5` is the md5
  * of the exact bytes: mount it before any global body parser. Errors answer `text/plain` like Pusher does.
- * `triggerEvents` is the in-process entry with the same validation (the companion server's notify routes use
- * it through `Broker.trigger`).
+ * The companion server's notify routes do not come through here: they deliver in-process (`Broker.publishAll`),
+ * after their own schema, which is at least as strict as `readEvent`.
  */
 import express, { type Request, type RequestHandler, type Response, Router } from "express";
 import { MAX_ACTION_LENGTH } from "../../protocol/index.js";
@@ -235,33 +235,6 @@ export function createHttpApi(hub: Hub): Router {
     );
 
     return router;
-}
-
-/** One event for `triggerEvents`, in the same terms as the HTTP API's `/events` body. */
-export interface BrokerEvent {
-    channels: readonly string[];
-    name: string;
-    /** The event data as it reaches clients (a JSON string for notifications). */
-    data: string;
-    /** Socket id left out of the delivery (`socket_id` of the HTTP API). */
-    socketId?: string;
-}
-
-/**
- * In-process counterpart of `POST /events` and `/batch_events`: validates every event with the same rules and
- * limits as the HTTP API (`readEvent`) before delivering any, then delivers them in order through
- * `hub.publishAll` (one cluster message for all). Throws `BrokerApiError` (what the HTTP API would answer) and delivers nothing when one is
- * refused. Returns the number of frames sent. No batch-size limit: that limit belongs to the HTTP wire format.
- */
-export function triggerEvents(hub: Hub, events: readonly BrokerEvent[]): number {
-    const items = events.map((event, index) =>
-        readEvent(
-            { channels: event.channels, name: event.name, data: event.data, socket_id: event.socketId },
-            hub.config.maxMessageBytes,
-            events.length === 1 ? "event" : `events[${index}]`
-        )
-    );
-    return hub.publishAll(items);
 }
 
 function asRecord(value: unknown, what: string): Record<string, unknown> {

@@ -15,14 +15,14 @@ import { MAX_PAYLOAD_BYTES } from "../../protocol/index.js";
 import { DEFAULT_MAX_SUBSCRIPTIONS } from "./client-messages.js";
 import { CloseReason, ErrorCode } from "./codes.js";
 import { readOpenFilesLimit, socketBudget } from "./descriptors.js";
-import { createHttpApi, triggerEvents, type BrokerEvent } from "./http-api.js";
-import { Hub } from "./hub.js";
+import { createHttpApi } from "./http-api.js";
+import { Hub, type HubEvent } from "./hub.js";
 import type { BrokerObserver } from "./observer.js";
 import type { ClusterAdapter } from "../cluster/adapter.js";
 import { socketAddress, WsServer, type RefusalCounts } from "./ws-server.js";
 
 export { ErrorCode } from "./codes.js";
-export { BrokerApiError, type BrokerEvent } from "./http-api.js";
+export { BrokerApiError } from "./http-api.js";
 export type { BrokerObserver } from "./observer.js";
 export { channelAuthToken, signApiRequest, signChannelAuth, verifyApiRequest, verifyChannelAuth } from "./signature.js";
 
@@ -98,12 +98,11 @@ export interface Broker {
     /** Deliver an event in-process (same code path as the HTTP API). Returns the number of frames sent. */
     publish(channels: string[], event: string, data: string, excludeSocketId?: string): number;
     /**
-     * Trigger events in-process with the HTTP events API's own validation and limits (event name, data size,
-     * channels, socket id), every event checked before any is delivered, then delivered in order. Throws
-     * `BrokerApiError` (status and message the HTTP API would answer) and delivers nothing when one is refused.
-     * Returns the number of frames sent.
+     * Deliver events in-process, in order, without the HTTP API's checks: for a caller that has checked them
+     * already (the notify routes, whose schema is at least as strict, see ../trigger.ts). Returns the number of
+     * frames sent.
      */
-    trigger(events: readonly BrokerEvent[]): number;
+    publishAll(events: readonly HubEvent[]): number;
     stats(): BrokerStats;
     /** The `limit` channels with the most subscribers, most first (walks every channel: for the operator console). */
     busiestChannels(limit: number): Array<{ channel: string; subscribers: number }>;
@@ -195,7 +194,7 @@ export function createBroker(options: BrokerOptions): Broker {
         router,
         attach: server => ws.attach(server),
         publish: (channels, event, data, excludeSocketId) => hub.publish(channels, event, data, excludeSocketId),
-        trigger: events => triggerEvents(hub, events),
+        publishAll: events => hub.publishAll(events),
         stats: () => ({ ...hub.stats(), refused: { ...ws.refused } }),
         busiestChannels: limit => busiest(hub, limit),
         capacity: () => ({ ...capacity }),

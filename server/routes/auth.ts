@@ -25,7 +25,10 @@ import {
 import { INVALID_API_KEY_HEADERS } from "../apikey.js";
 import type { ServerContext } from "../context.js";
 import { HttpError, invalidRequest } from "../errors.js";
-import { formOrJsonBody, limiter } from "../middleware.js";
+import { sendJsonText } from "../answer.js";
+import { readBody } from "../body.js";
+import { limiter } from "../middleware.js";
+import { logDebug } from "../request.js";
 import { createSessionKeyer } from "../session-key.js";
 
 /** Auth requests are tiny; 16 KB is plenty. */
@@ -125,7 +128,7 @@ export function createAuthRouter(ctx: ServerContext): Router {
             logger: ctx.logger,
             skip: relayed
         }),
-        ...formOrJsonBody(Math.min(AUTH_BODY_LIMIT, config.bodyLimitBytes)),
+        readBody("json-or-form", Math.min(AUTH_BODY_LIMIT, config.bodyLimitBytes)),
         async (req, res) => {
             const parsed = authRequestSchema.safeParse(req.body);
             if (!parsed.success) {
@@ -146,7 +149,7 @@ export function createAuthRouter(ctx: ServerContext): Router {
             if (caller === "none") {
                 identity = await checkAccess(ctx, req, channel, described);
             } else {
-                req.log.debug({ channel }, "relayed authorization");
+                logDebug(ctx.logger, req, { channel }, "relayed authorization");
                 if (parsed.data.user) {
                     identity = { user: parsed.data.user, displayName: parsed.data.displayName || undefined };
                 }
@@ -156,9 +159,7 @@ export function createAuthRouter(ctx: ServerContext): Router {
             const catchup = ctx.catchup.authorize(channel, cursor ? parseCursor(cursor)! : undefined);
             const channelData =
                 signed.channel_data === undefined ? "" : `,"channel_data":${JSON.stringify(signed.channel_data)}`;
-            res.type("application/json").send(
-                `{"auth":${JSON.stringify(signed.auth)}${channelData},"catchup":${catchup}}`
-            );
+            sendJsonText(res, 200, `{"auth":${JSON.stringify(signed.auth)}${channelData},"catchup":${catchup}}`);
         }
     );
     return router;
@@ -248,7 +249,7 @@ async function checkAccess(
                 result.retryAfterSeconds === undefined ? undefined : { "Retry-After": String(result.retryAfterSeconds) }
             );
         case "allowed":
-            req.log.debug({ channel, user: result.user }, "access granted");
+            logDebug(ctx.logger, req, { channel, user: result.user }, "access granted");
             return { user: result.user, displayName: result.displayName };
     }
 }

@@ -18,7 +18,10 @@ import {
 } from "../../protocol/index.js";
 import type { ServerContext } from "../context.js";
 import { HttpError, invalidRequest } from "../errors.js";
-import { jsonBody, limiter } from "../middleware.js";
+import { sendJson } from "../answer.js";
+import { readBody } from "../body.js";
+import { limiter } from "../middleware.js";
+import { logDebug } from "../request.js";
 import {
     MAX_BATCH_SIZE,
     actionSchema,
@@ -266,17 +269,17 @@ export function createNotifyRouter(ctx: ServerContext): Router {
         "/rest/pusher/notify",
         limit,
         ctx.apiKey.require,
-        ...jsonBody(Math.min(NOTIFY_BODY_LIMIT, config.bodyLimitBytes)),
+        readBody("json", Math.min(NOTIFY_BODY_LIMIT, config.bodyLimitBytes)),
         async (req, res) => {
             const parsed = notificationSchema.safeParse(req.body);
             if (!parsed.success) {
                 throw invalidRequest(parsed.error, "Invalid notification.");
             }
             const item = prepareNotification(parsed.data);
-            await ctx.trigger.one(item, req.log);
-            req.log.debug({ channel: item.channel, action: item.action }, "notified");
+            await ctx.trigger.one(item, req);
+            logDebug(ctx.logger, req, { channel: item.channel, action: item.action }, "notified");
             const body: NotifyResponse = { triggered: 1, channels: [item.channel] };
-            res.json(body);
+            sendJson(res, 200, body);
         }
     );
 
@@ -284,7 +287,7 @@ export function createNotifyRouter(ctx: ServerContext): Router {
         "/rest/pusher/notify/batch",
         limit,
         ctx.apiKey.require,
-        ...jsonBody(config.bodyLimitBytes),
+        readBody("json", config.bodyLimitBytes),
         async (req, res) => {
             const parsed = batchSchema.safeParse(req.body);
             if (!parsed.success) {
@@ -292,10 +295,10 @@ export function createNotifyRouter(ctx: ServerContext): Router {
             }
             const now = new Date().toISOString();
             const items = parsed.data.notifications.map((input, index) => prepareNotification(input, now, index));
-            const triggered = await ctx.trigger.batch(items, req.log);
-            req.log.debug({ triggered }, "notified batch");
+            const triggered = await ctx.trigger.batch(items, req);
+            logDebug(ctx.logger, req, { triggered }, "notified batch");
             const body: NotifyResponse = { triggered, channels: uniqueChannels(items) };
-            res.json(body);
+            sendJson(res, 200, body);
         }
     );
 
