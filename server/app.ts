@@ -272,7 +272,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     app.use(["/healthz", "/readyz"], noStore);
     app.use(createHealthRouter(ctx));
     if (metrics !== undefined && metricsToken !== undefined) {
-        app.use(createObservabilityRouter({ metrics, token: metricsToken, console: config.metrics.console, logger }));
+        app.use(createObservabilityRouter({ metrics, token: metricsToken, console: config.metrics.console }));
     }
     if (broker !== undefined) {
         app.use(broker.router);

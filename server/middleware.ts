@@ -3,13 +3,8 @@
  * routes' body parsers are in ./body.ts).
  */
 import type { Request, RequestHandler } from "express";
-import {
-    rateLimit,
-    type Options as RateLimitOptions,
-    type RateLimitRequestHandler,
-    type Store
-} from "express-rate-limit";
-import type { Logger } from "pino";
+import { MemoryStore, ipKeyGenerator, type Options as RateLimitOptions, type Store } from "express-rate-limit";
+import { sendJson } from "./answer.js";
 import { errorBody } from "./errors.js";
 
 export const CORS_ALLOWED_HEADERS = "Content-Type, X-Csrf-Token, Authorization";
@@ -55,12 +50,11 @@ export interface LimiterOptions {
     perMinute: number;
     /** What the message calls the limited thing. */
     what: string;
-    logger: Logger;
     /** Requests that do not count (e.g. the Mendix app relaying with the right API key). */
-    skip?: RateLimitOptions["skip"];
+    skip?: (req: Request) => boolean;
     /**
-     * The key a request counts under and what the 429 message calls it; default the client address
-     * (express-rate-limit's own key: `req.ip`, IPv6 per /56).
+     * The key a request counts under and what the 429 message calls it; default the client address (`req.ip` as
+     * TRUST_PROXY decides, IPv6 per /56, like express-rate-limit's own key).
      */
     keyOf?: (req: Request) => { key: string; per: "address" | "session" };
     /** Name of the limit in logs (several limiters may guard one route). */
@@ -76,11 +70,12 @@ export const RATE_LIMIT_STORES = "notifylistenRateLimitStores";
 export type RateLimitStores = (name: string) => Store | undefined;
 
 /**
- * Rate limit per key (default: client address): 429 `rate_limited` with `Retry-After` and the JSON error body.
- * The counters live where the app's `RATE_LIMIT_STORES` says (read at its first request, one limiter per app).
+ * Rate limit per key (default: client address): every counted answer carries `RateLimit-Policy` and `RateLimit`
+ * (the IETF draft 7 headers); above the limit 429 `rate_limited` with `Retry-After` and the JSON error body. The
+ * counters live where the app's `RATE_LIMIT_STORES` says (read at its first request, one limiter per app).
  */
 export function limiter(options: LimiterOptions): RequestHandler {
-    const byApp = new WeakMap<object, RateLimitRequestHandler>();
+    const byApp = new WeakMap<object, RequestHandler>();
     return (req, res, next) => {
         let handler = byApp.get(req.app);
         if (handler === undefined) {
@@ -92,37 +87,53 @@ export function limiter(options: LimiterOptions): RequestHandler {
     };
 }
 
-function createLimiter(options: LimiterOptions, store: Store | undefined): RateLimitRequestHandler {
+const byAddress = (req: Request): { key: string; per: "address" } => ({
+    key: ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? "", 56),
+    per: "address"
+});
+
+/**
+ * One fixed window per key, counted in an express-rate-limit `Store` (its memory store, or the Redis adapter's):
+ * the key computed once, one await per request. express-rate-limit's own middleware computed `req.ip` three times
+ * and awaited four times per request, which cost 40-90 µs per notify in the server (bench/RESULTS.md, issue 16).
+ */
+function createLimiter(options: LimiterOptions, shared: Store | undefined): RequestHandler {
     const windowMs = options.windowMs ?? 60_000;
-    const keyOf = options.keyOf;
-    return rateLimit({
-        ...(store === undefined ? {} : { store }),
-        // Created at the app's first request (so it finds the app's store), once per app.
-        validate: { creationStack: false },
-        windowMs,
-        limit: options.perMinute,
-        standardHeaders: "draft-7",
-        legacyHeaders: false,
-        skip: options.skip,
-        ...(keyOf === undefined ? {} : { keyGenerator: (req: Request) => keyOf(req).key }),
-        logger: {
-            warn: (...args: unknown[]) => options.logger.warn({ args }, "rate limiter warning"),
-            error: (...args: unknown[]) => options.logger.error({ args }, "rate limiter error")
-        },
-        handler: (req, res) => {
-            const retryAfter = Number(res.getHeader("Retry-After") ?? Math.ceil(windowMs / 1000));
-            const per = keyOf === undefined ? "address" : keyOf(req).per;
-            // Never the key itself: for sessions it is derived from the session cookie.
-            req.log?.warn({ ip: req.ip, what: options.what, per, limit: options.name }, "rate limited");
-            res.status(429).json(
-                errorBody(
-                    "rate_limited",
-                    `Too many ${options.what} requests from this ${per} (limit ${options.perMinute} per minute); retry after ${retryAfter} s.`,
-                    { limit: options.perMinute, retryAfter, per }
-                )
-            );
+    const limit = options.perMinute;
+    const store = shared ?? new MemoryStore();
+    store.init?.({ windowMs } as RateLimitOptions);
+    const policy = `${limit};w=${Math.ceil(windowMs / 1000)}`;
+    const keyOf = options.keyOf ?? byAddress;
+    return async (req, res, next) => {
+        if (options.skip?.(req) === true) {
+            next();
+            return;
         }
-    });
+        const { key, per } = keyOf(req);
+        const { totalHits, resetTime } = await store.increment(key);
+        const reset =
+            resetTime === undefined
+                ? Math.ceil(windowMs / 1000)
+                : Math.max(0, Math.ceil((resetTime.getTime() - Date.now()) / 1000));
+        res.setHeader("RateLimit-Policy", policy);
+        res.setHeader("RateLimit", `limit=${limit}, remaining=${Math.max(limit - totalHits, 0)}, reset=${reset}`);
+        if (totalHits <= limit) {
+            next();
+            return;
+        }
+        res.setHeader("Retry-After", String(reset));
+        // Never the key itself: for sessions it is derived from the session cookie.
+        req.log.warn({ ip: req.ip, what: options.what, per, limit: options.name }, "rate limited");
+        sendJson(
+            res,
+            429,
+            errorBody(
+                "rate_limited",
+                `Too many ${options.what} requests from this ${per} (limit ${limit} per minute); retry after ${reset} s.`,
+                { limit, retryAfter: reset, per }
+            )
+        );
+    };
 }
 
 /** What every `/rest/pusher` answer gets: the CORS allowlist and `Cache-Control: no-store`, as one router layer. */

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     const broker = createBroker({ ...randomCredentials(), logger });
     const catchup = createCatchup({ limits: config.catchup, logger });
     const trigger = catchup.wrap(createEmbeddedTrigger(broker));
-    const limit = limiter({ perMinute: config.rateLimitNotify, what: "notify", logger });
+    const limit = limiter({ perMinute: config.rateLimitNotify, what: "notify" });
 
     const answer: RequestHandler = (req, res) => {
         const body = req.body as { entity?: string; guid?: string };

@@ -113,7 +113,6 @@ export function createAuthRouter(ctx: ServerContext): Router {
             perMinute: config.rateLimitAuth,
             what: "channel authorization",
             name: "auth per session",
-            logger: ctx.logger,
             skip: relayed,
             keyOf: req => {
                 const rateKey = sessions.of(req);
@@ -125,7 +124,6 @@ export function createAuthRouter(ctx: ServerContext): Router {
             perMinute: config.rateLimitAuthAddress,
             what: "channel authorization",
             name: "auth per address",
-            logger: ctx.logger,
             skip: relayed
         }),
         readBody("json-or-form", Math.min(AUTH_BODY_LIMIT, config.bodyLimitBytes)),

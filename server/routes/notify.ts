@@ -263,7 +263,7 @@ function uniqueChannels(items: PreparedNotification[]): string[] {
 export function createNotifyRouter(ctx: ServerContext): Router {
     const router = Router();
     const { config } = ctx;
-    const limit = limiter({ perMinute: config.rateLimitNotify, what: "notify", logger: ctx.logger });
+    const limit = limiter({ perMinute: config.rateLimitNotify, what: "notify" });
 
     router.post(
         "/rest/pusher/notify",

@@ -16,7 +16,6 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Router, type Request, type RequestHandler } from "express";
-import type { Logger } from "pino";
 import { HttpError } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import { limiter } from "../middleware.js";
@@ -133,7 +132,6 @@ export interface ObservabilityOptions {
     metrics: Metrics;
     token: string;
     console: boolean;
-    logger: Logger;
 }
 
 export function createObservabilityRouter(options: ObservabilityOptions): Router {
@@ -142,8 +140,7 @@ export function createObservabilityRouter(options: ObservabilityOptions): Router
         limiter({
             perMinute: OBSERVABILITY_REQUESTS_PER_MINUTE,
             what: "metrics and console",
-            name: "observability per address",
-            logger: options.logger
+            name: "observability per address"
         }),
         privateAnswer,
         requireToken(options.token)
