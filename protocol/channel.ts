@@ -32,6 +32,8 @@ export const PRIVATE_CHANNEL_RULE: TextRule = {
 };
 /** Mendix object GUIDs are decimal numbers (kept as strings: they exceed JavaScript's safe integers). */
 export const GUID_PATTERN = /^\d{1,20}$/;
+/** A Pusher socket id: digits, a dot, digits (`123.456`); a channel signature covers `<socket id>:<channel>`. */
+export const SOCKET_ID_PATTERN = /^\d+\.\d+$/;
 
 /** Default per-object topic: `<Module.Entity>.<guid>`. */
 export function defaultTopic(entity: string, guid: string): string {

@@ -15,6 +15,7 @@ import {
     MAX_DATA_LENGTH,
     MAX_EPOCH_MS,
     RESERVED_TOPIC_FORM_PATTERN,
+    SOCKET_ID_PATTERN,
     TOPIC_RULE,
     channelForTopic,
     parseChangedDate,
@@ -27,7 +28,6 @@ import {
     type ValidationError
 } from "../protocol/index.js";
 import { ERROR_CODES, type ErrorCode } from "./errors.js";
-import { SOCKET_ID_PATTERN } from "./routes/auth.js";
 
 /** Longest `sender` of a notification. */
 export const MAX_SENDER_LENGTH = 200;
@@ -166,12 +166,14 @@ export const dataSchema = text("data")
     .max(MAX_DATA_LENGTH, { error: `must be at most ${MAX_DATA_LENGTH} characters` })
     .meta({ description: "Optional short text passed to the action (payload `data`).", example: "status=Shipped" });
 
-export const socketIdSchema = text("socketId")
-    .regex(SOCKET_ID_PATTERN, { error: 'must look like "1234.5678" (digits, a dot, digits)' })
-    .meta({
-        description: "pusher-js socket id that must not receive this notification (the sender's own page).",
-        example: "123.456"
-    });
+/** A pusher-js socket id, under the name its request gives it (`socketId` in notify, `socket_id` in auth). */
+export const socketIdOf = (name: string) =>
+    text(name).regex(SOCKET_ID_PATTERN, { error: 'must look like "1234.5678" (digits, a dot, digits)' });
+
+export const socketIdSchema = socketIdOf("socketId").meta({
+    description: "pusher-js socket id that must not receive this notification (the sender's own page).",
+    example: "123.456"
+});
 
 /**
  * A protocol rule's facets in JSON Schema words, for a schema whose checks zod cannot state (a `superRefine`

@@ -1,19 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../config";
+import { loadConfig } from "../config";
+import { configError } from "../../test/setup/config";
 
 const KEY = "k".repeat(32);
-
-function configError(env: NodeJS.ProcessEnv): ConfigError {
-    try {
-        loadConfig(env);
-    } catch (error) {
-        if (error instanceof ConfigError) {
-            return error;
-        }
-        throw error;
-    }
-    throw new Error("loadConfig did not throw");
-}
 
 describe("loadConfig defaults", () => {
     it("gives the documented defaults with an empty environment", () => {

@@ -9,7 +9,7 @@
  * after their own schema, which is at least as strict as `readEvent`.
  */
 import express, { type Request, type RequestHandler, type Response, Router } from "express";
-import { MAX_ACTION_LENGTH } from "../../protocol/index.js";
+import { MAX_ACTION_LENGTH, SOCKET_ID_PATTERN } from "../../protocol/index.js";
 import { ClusterUnavailableError, type ChannelCounts } from "../cluster/adapter.js";
 import type { Hub } from "./hub.js";
 import { channelNameProblem } from "./names.js";
@@ -18,8 +18,6 @@ import { verifyApiRequest } from "./signature.js";
 /** Pusher's limits. */
 export const MAX_CHANNELS_PER_EVENT = 100;
 export const MAX_BATCH_EVENTS = 10;
-
-const SOCKET_ID_PATTERN = /^\d+\.\d+$/;
 
 /** A request or event the broker refuses: `status` and `message` are what its HTTP API answers (text/plain). */
 export class BrokerApiError extends Error {

@@ -28,16 +28,12 @@ import { HttpError, invalidRequest } from "../errors.js";
 import { sendJsonText } from "../answer.js";
 import { readBody } from "../body.js";
 import { limiter } from "../middleware.js";
+import { socketIdOf } from "../schemas.js";
 import { logDebug } from "../request.js";
 import { createSessionKeyer } from "../session-key.js";
 
 /** Auth requests are tiny; 16 KB is plenty. */
 export const AUTH_BODY_LIMIT = 16 * 1024;
-export const SOCKET_ID_PATTERN = /^\d+\.\d+$/;
-
-export const socketIdSchema = z
-    .string({ error: "socket_id must be a string" })
-    .regex(SOCKET_ID_PATTERN, { error: 'must look like "1234.5678" (digits, a dot, digits)' });
 
 /** A channel this server signs (protocol's `describeChannel`), with the protocol's message when it is not. */
 export const signableChannelSchema = z.string({ error: "must be a string" }).superRefine((channel, issues) => {
@@ -61,7 +57,7 @@ export const catchupCursorSchema = z
 const relayText = <T extends z.ZodType>(schema: T) => z.union([schema, z.literal(""), z.null()]).optional();
 
 export const authRequestSchema = z.object({
-    socket_id: socketIdSchema,
+    socket_id: socketIdOf("socket_id"),
     channel_name: signableChannelSchema,
     catchup: relayText(catchupCursorSchema),
     user: relayText(

@@ -1,22 +1,11 @@
 /** METRICS_TOKEN and METRICS_CONSOLE: off by default, validated like the API key, never echoed, not the API key. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../server/config";
+import { loadConfig } from "../../server/config";
 import { banner } from "../../server/startup";
+import { configError } from "../setup/config";
 
 const API_KEY = "config-test-api-key-0123456789abcdefgh";
 const TOKEN = "config-test-metrics-token-0123456789abcd";
-
-function configError(env: NodeJS.ProcessEnv): ConfigError {
-    try {
-        loadConfig(env);
-    } catch (error) {
-        if (error instanceof ConfigError) {
-            return error;
-        }
-        throw error;
-    }
-    throw new Error("loadConfig accepted the environment");
-}
 
 describe("METRICS_TOKEN", () => {
     it("is off by default, also in local demo mode", () => {

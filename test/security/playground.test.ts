@@ -15,7 +15,7 @@ import type { Request } from "express";
 import type PusherClient from "pusher-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApp, type RunningApp } from "../../server/app";
-import { ConfigError, loadConfig } from "../../server/config";
+import { loadConfig } from "../../server/config";
 import { createLogger } from "../../server/logger";
 import { createPlayground, relayRefusal } from "../../playground/playground";
 import { createFakeMendix } from "../../playground/runtime";
@@ -32,6 +32,7 @@ import {
     type FakeMendix,
     type ServerProcess
 } from "../reliability/harness";
+import { configError } from "../setup/config";
 
 const ORDER_1 = "281474976710657";
 const KEY_CHANNEL = "private-Sales.Order.number.1001";
@@ -43,16 +44,6 @@ afterEach(async () => {
         await step();
     }
 });
-
-function configError(env: NodeJS.ProcessEnv): ConfigError {
-    try {
-        loadConfig(env);
-    } catch (error) {
-        if (error instanceof ConfigError) return error;
-        throw error;
-    }
-    throw new Error("loadConfig did not throw");
-}
 
 /** The real app with the playground mount, on `host` (127.0.0.1 unless a test needs the wildcard). */
 async function startWithPlayground(env: NodeJS.ProcessEnv, host = "127.0.0.1") {
