@@ -26,7 +26,7 @@ import { answerClientErrors, httpServerOptions, noSniff, upgradeClientAddress } 
 import { createLogger } from "./logger.js";
 import { createAccessClient } from "./mendix/access.js";
 import { createMetrics } from "./metrics.js";
-import { apiHeaders, noStore, RATE_LIMIT_STORES, type RateLimitStores } from "./middleware.js";
+import { cors, noStore, RATE_LIMIT_STORES, type RateLimitStores } from "./middleware.js";
 import { createOpenApiDocument } from "./openapi.js";
 import {
     DEFAULT_RETRY_POLICY,
@@ -265,7 +265,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (metrics !== undefined) {
         app.use(metrics.observeApi);
     }
-    app.use("/rest/pusher", apiHeaders(config.corsOrigins));
+    app.use("/rest/pusher", cors(config.corsOrigins), noStore);
     app.use(createNotifyRouter(ctx));
     app.use(createAuthRouter(ctx));
     app.use(createKeyRouter(ctx));

@@ -34,17 +34,17 @@ function hasBody(req: Request): boolean {
     return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-/** What is wrong with the headers of a request to a route that takes `kinds`, or undefined. */
-function headerProblem(req: Request, kinds: BodyKinds, limit: number): HttpError | undefined {
-    const expected =
-        kinds === "json"
-            ? "Content-Type: application/json"
-            : "Content-Type: application/x-www-form-urlencoded or application/json";
+/**
+ * The headers' verdict for a route that takes the `accepted` types: what is wrong with them, or how the body is to
+ * be parsed.
+ */
+function checkHeaders(req: Request, accepted: string[], expected: string, limit: number): HttpError | "json" | "form" {
     if (!hasBody(req)) {
         return new HttpError("invalid_request", `The request body is missing; send ${expected}.`);
     }
     const type = req.headers["content-type"];
-    if (!req.is(kinds === "json" ? JSON_TYPES : [...JSON_TYPES, FORM_TYPE])) {
+    const matched = req.is(accepted);
+    if (!matched) {
         return new HttpError(
             "unsupported_media_type",
             `Unsupported Content-Type ${type ?? "(none)"}; send ${expected}.`
@@ -64,7 +64,7 @@ function headerProblem(req: Request, kinds: BodyKinds, limit: number): HttpError
     if (Number(req.headers["content-length"] ?? 0) > limit) {
         return tooLarge(limit);
     }
-    return undefined;
+    return matched === FORM_TYPE ? "form" : "json";
 }
 
 function tooLarge(limit: number): HttpError {
@@ -93,20 +93,25 @@ function parseBody(text: string, json: boolean): unknown {
  * Reads the body into `req.body` (see the module comment for every answer). `limit` counts the bytes as sent.
  */
 export function readBody(kinds: BodyKinds, limit: number): RequestHandler {
+    const accepted = kinds === "json" ? JSON_TYPES : [...JSON_TYPES, FORM_TYPE];
+    const expected =
+        kinds === "json"
+            ? "Content-Type: application/json"
+            : "Content-Type: application/x-www-form-urlencoded or application/json";
     return (req, _res, next) => {
-        const problem = headerProblem(req, kinds, limit);
-        if (problem !== undefined) {
-            drainThen(req, () => next(problem));
+        const verdict = checkHeaders(req, accepted, expected, limit);
+        if (verdict instanceof HttpError) {
+            drainThen(req, () => next(verdict));
             return;
         }
-        const json = kinds === "json" || req.is(JSON_TYPES) !== false;
+        const json = verdict === "json";
         const chunks: Buffer[] = [];
         let received = 0;
         const stop = (): void => {
             req.off("data", onData);
             req.off("end", onEnd);
-            req.off("error", onError);
-            req.off("close", onClose);
+            req.off("error", unreadable);
+            req.off("close", unreadable);
         };
         const onData = (chunk: Buffer): void => {
             received += chunk.length;
@@ -131,17 +136,16 @@ export function readBody(kinds: BodyKinds, limit: number): RequestHandler {
             }
             next();
         };
+        // A read error, or the connection gone before the body was complete: the answer reaches nobody, but the
+        // chain ends.
         const unreadable = (): void => {
             stop();
             next(new HttpError("invalid_request", "The request body could not be read."));
         };
-        const onError = unreadable;
-        // The connection went away before the body was complete: the answer reaches nobody, but the chain ends.
-        const onClose = unreadable;
         req.on("data", onData);
         req.on("end", onEnd);
-        req.on("error", onError);
-        req.on("close", onClose);
+        req.on("error", unreadable);
+        req.on("close", unreadable);
     };
 }
 

@@ -136,15 +136,6 @@ function createLimiter(options: LimiterOptions, shared: Store | undefined): Requ
     };
 }
 
-/** What every `/rest/pusher` answer gets: the CORS allowlist and `Cache-Control: no-store`, as one router layer. */
-export function apiHeaders(origins: readonly string[]): RequestHandler {
-    const allow = cors(origins);
-    return (req, res, next) => {
-        res.setHeader("Cache-Control", "no-store");
-        allow(req, res, next);
-    };
-}
-
 /** API answers are never cached (`noSniff` in ./http-hardening.ts, first in the chain, marks every answer nosniff). */
 export const noStore: RequestHandler = (_req, res, next) => {
     res.setHeader("Cache-Control", "no-store");

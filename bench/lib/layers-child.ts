@@ -15,7 +15,7 @@ import { loadConfig } from "../../server/config";
 import { noSniff } from "../../server/http-hardening";
 import { createLogger } from "../../server/logger";
 import { readBody } from "../../server/body";
-import { apiHeaders, limiter } from "../../server/middleware";
+import { cors, limiter, noStore } from "../../server/middleware";
 import { createRequestContext } from "../../server/request";
 import { NOTIFY_BODY_LIMIT, notificationSchema, prepareNotification } from "../../server/routes/notify";
 import { createEmbeddedTrigger } from "../../server/trigger";
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
         await trigger.one(locals(req).item!, req);
         next();
     };
-    const headers = [noSniff, apiHeaders([])];
+    const headers = [noSniff, cors([]), noStore];
     const json = express.json();
     const chains: RequestHandler[][] = [
         [json],
